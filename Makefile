@@ -1,0 +1,43 @@
+# Reviewflow: `make run` serves the demo on http://127.0.0.1:8000, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+DB_URL ?= sqlite:///var/reviewflow.db
+
+.PHONY: setup migrate deploy run test lint openapi bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	mkdir -p var
+	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow db upgrade
+
+deploy: migrate
+	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow deploy processes
+
+run: deploy
+	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow serve --host 127.0.0.1 --port 8000
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest
+
+openapi: setup
+	$(BIN)/reviewflow openapi > openapi/openapi.json
+
+bench: setup
+	$(BIN)/python bench/engine_overhead.py
+	$(BIN)/python bench/task_query.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

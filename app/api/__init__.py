@@ -1,0 +1,1 @@
+"""HTTP routers and schemas; one module per resource."""

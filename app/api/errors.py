@@ -1,0 +1,60 @@
+"""Translate service errors and validation failures into JSON responses; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.services.errors import Conflict, Invalid, NotFound, ServiceError, StepError
+
+log = logging.getLogger("reviewflow.api")
+
+STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, StepError: 422}
+CODES = {NotFound: "not_found", Conflict: "conflict", Invalid: "invalid", StepError: "step_failed"}
+
+
+def _field(loc: tuple[object, ...]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        where, rest = parts[0], parts[1:]
+        return ".".join(rest) if rest else where
+    return ".".join(parts)
+
+
+async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+    code = next((name for cls, name in CODES.items() if isinstance(exc, cls)), "error")
+    return JSONResponse({"detail": exc.message, "code": code, **exc.detail}, status_code=status)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": _field(tuple(error.get("loc", ()))), "message": error.get("msg", "")}
+              for error in exc.errors()]
+    names = ", ".join(error["field"] for error in errors)
+    return JSONResponse({"detail": f"the request is not valid: {names}", "code": "invalid",
+                         "errors": errors}, status_code=422)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"detail": str(exc.detail), "code": "http_error"},
+                        status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error; it has been logged", "code": "internal"},
+                        status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,29 @@
+"""POST /api/v1/messages: deliver a BPMN message to the instance waiting for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import ActorDep, ContextDep
+from app.api.instances import detail
+from app.api.schemas import ERROR_RESPONSES, InstanceDetail
+from app.services import messages
+
+router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
+
+
+class MessageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255, description="The BPMN message name")
+    business_key: str = Field(min_length=1, max_length=255)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.post("", response_model=InstanceDetail, responses=ERROR_RESPONSES)
+def send_message(ctx: ContextDep, actor: ActorDep, body: MessageCreate) -> InstanceDetail:
+    """The payload lands in the process data; the instance runs on to its next wait state."""
+    return detail(messages.deliver(ctx, body.name, body.business_key, body.data, actor))

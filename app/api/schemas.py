@@ -1,0 +1,69 @@
+"""Request and response bodies shared by several routers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class ErrorPublic(BaseModel):
+    detail: str = Field(description="What went wrong, in plain words.")
+    code: str = Field(description="A stable name for the kind of error.")
+    model_config = ConfigDict(extra="allow")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class TaskSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    instance_id: str
+    process_key: str
+    business_key: str | None
+    bpmn_id: str
+    title: str
+    lane: str | None
+    agency: str | None
+    state: str
+    assignee: str | None
+    form_name: str | None
+    due_at: dt.datetime | None
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+    completed_by: str | None
+
+
+class InstancePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    status: str
+    process_key: str
+    version: int
+    business_key: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    ended_at: dt.datetime | None
+    error: dict[str, Any] | None
+
+
+class InstanceDetail(InstancePublic):
+    data: dict[str, Any]
+    ready_tasks: list[TaskSummary]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorPublic, "description": "Not found"},
+    409: {"model": ErrorPublic, "description": "Conflict with the current state"},
+    422: {"model": ErrorPublic, "description": "Invalid input"},
+}

@@ -1,0 +1,72 @@
+"""User tasks: the index an inbox reads, one task's detail, and completion."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import ActorDep, ContextDep
+from app.api.instances import detail
+from app.api.schemas import ERROR_RESPONSES, InstanceDetail, Page, TaskSummary
+from app.services import tasks
+from app.services.errors import Invalid
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+IdPath = Path(min_length=1, max_length=36, description="The task id")
+
+
+class TaskDetail(TaskSummary):
+    instructions: str | None
+    form_schema: dict[str, Any] | None
+    data: dict[str, Any]
+
+
+class TaskComplete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.get("", response_model=Page[TaskSummary])
+def list_tasks(
+    ctx: ContextDep,
+    state: Literal["ready", "completed", "cancelled"] | None = None,
+    lane: str | None = Query(None, max_length=100),
+    instance_id: str | None = Query(None, max_length=36),
+    business_key: str | None = Query(None, max_length=255),
+    process_key: str | None = Query(None, max_length=255),
+    due_before: dt.datetime | None = None,
+    due_after: dt.datetime | None = None,
+    sort: Literal["due_at", "-due_at", "created_at", "-created_at", "title"] = "created_at",
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> Page[TaskSummary]:
+    for name, value in (("due_before", due_before), ("due_after", due_after)):
+        if value is not None and value.tzinfo is None:
+            raise Invalid(f"{name} needs a time zone, such as Z or +00:00", field=name)
+    filters = tasks.TaskFilter(state=state, lane=lane, instance_id=instance_id,
+                               business_key=business_key, process_key=process_key,
+                               due_before=due_before, due_after=due_after)
+    rows, total = tasks.list_tasks(ctx, filters, sort, limit, offset)
+    return Page[TaskSummary](items=[TaskSummary.model_validate(r) for r in rows], total=total,
+                             limit=limit, offset=offset)
+
+
+@router.get("/{task_id}", response_model=TaskDetail, responses=ERROR_RESPONSES)
+def get_task(ctx: ContextDep, task_id: str = IdPath) -> TaskDetail:
+    """A task with its instructions, its form's JSON Schema and the data the form needs."""
+    found = tasks.get(ctx, task_id)
+    return TaskDetail(**TaskSummary.model_validate(found.task).model_dump(),
+                      instructions=found.task.instructions, form_schema=found.form_schema,
+                      data=found.data)
+
+
+@router.post("/{task_id}/complete", response_model=InstanceDetail, responses=ERROR_RESPONSES)
+def complete_task(ctx: ContextDep, actor: ActorDep, body: TaskComplete,
+                  task_id: str = IdPath) -> InstanceDetail:
+    """Submit a task's form; returns the instance's new state and its next ready tasks."""
+    return detail(tasks.complete(ctx, task_id, body.data, actor))

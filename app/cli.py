@@ -1,0 +1,98 @@
+"""The `reviewflow` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.engine.definitions import SourceFile
+from app.services.errors import ServiceError
+from app.settings import get_settings
+
+cli = typer.Typer(help="Reviewflow: learning and improvement reviews as BPMN.",
+                  no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+DEPLOYABLE = (".bpmn", ".dmn")
+
+
+def collect_files(paths: list[Path]) -> list[SourceFile]:
+    """Files named, and under folders the .bpmn, .dmn and forms/*.json files."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in DEPLOYABLE))
+            found.extend(sorted(path.rglob("forms/*.json")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise typer.BadParameter(f"{path} does not exist", param_hint="PATH")
+    return [SourceFile(p.name, p.read_bytes()) for p in found]
+
+
+def _fail(error: ServiceError) -> None:
+    typer.echo(f"error: {error.message}", err=True)
+    for problem in error.detail.get("problems", []):
+        where = ":".join(str(part) for part in (problem["file"], problem.get("line")) if part)
+        element = f" [{problem['element_id']}]" if problem.get("element_id") else ""
+        typer.echo(f"  {where}{element}: {problem['reason']}", err=True)
+    raise typer.Exit(1)
+
+
+@cli.command()
+def serve(host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+          port: Annotated[int | None, typer.Option(help="Port to listen on")] = None) -> None:
+    """Serve the API."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, log_level="info")
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database to the latest schema."""
+    from app.db.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo("database is up to date")
+
+
+@cli.command()
+def deploy(paths: Annotated[list[Path], typer.Argument(help="Files or folders to deploy")],
+           actor: Annotated[str, typer.Option(help="Recorded as the deployer")] = "cli") -> None:
+    """Deploy BPMN/DMN files and forms; unchanged processes keep their version."""
+    from app.services import deployments
+    from app.services.context import build_context
+
+    files = collect_files(paths)
+    context = build_context(get_settings())
+    try:
+        result = deployments.deploy(context, files, actor)
+    except ServiceError as error:
+        _fail(error)
+        return
+    finally:
+        context.close()
+    for process in result.processes:
+        state = "new version" if process.created else "unchanged"
+        typer.echo(f"{process.key} v{process.version} ({state})")
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the OpenAPI document to stdout."""
+    from app.main import create_app
+
+    spec = create_app().openapi()
+    sys.stdout.write(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+
+
+def main() -> None:
+    cli()

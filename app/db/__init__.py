@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, engine/session creation and the unit of work."""

@@ -1,0 +1,239 @@
+"""Create, load, step and inspect workflows; report what happened in each step.
+
+Each function works on an in-memory `BpmnWorkflow`; saving is the service layer's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway
+from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task, TaskState
+
+from app.engine.definitions import FORM_PROPERTY
+from app.engine.errors import NoMatchingEvent, StepFailed, TaskNotReady, UnknownTask
+from app.engine.scripting import build_script_engine
+from app.engine.serializer import workflow_from_json, workflow_to_json
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """Something the engine did during a step that belongs on the timeline."""
+
+    kind: str
+    element_id: str
+    element_name: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A user task that a person can complete now."""
+
+    id: str
+    bpmn_id: str
+    title: str
+    lane: str | None
+    form: str | None
+    instructions: str | None
+    agency: str | None
+
+
+@dataclass
+class Step:
+    """Collects records while the engine runs."""
+
+    records: list[StepRecord] = field(default_factory=list)
+    _decisions: dict[UUID, list[str]] = field(default_factory=dict)
+
+    def before(self, task: Task) -> None:
+        spec = task.task_spec
+        if isinstance(spec, BusinessRuleTaskMixin):
+            try:
+                rules = spec.dmnEngine.decide(task)
+            except Exception:  # the task's own run reports the failure
+                rules = []
+            self._decisions[task.id] = [rule.id for rule in rules if rule.id]
+
+    def after(self, task: Task) -> None:
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if bpmn_id is None:
+            return
+        name = getattr(spec, "bpmn_name", None)
+        if isinstance(spec, BusinessRuleTaskMixin):
+            table = spec.dmnEngine.decision_table
+            outputs = {out.name: task.data.get(out.name) for out in table.outputs if out.name}
+            self.records.append(StepRecord("decision_evaluated", bpmn_id, name, {
+                "decision_table_id": getattr(table, "id", None),
+                "matched_rules": self._decisions.pop(task.id, []),
+                "outputs": outputs,
+            }))
+        elif isinstance(spec, ExclusiveGateway | InclusiveGateway):
+            taken = [child.task_spec.bpmn_id for child in task.children
+                     if child.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
+                     and not child.has_state(TaskState.CANCELLED)]
+            self.records.append(StepRecord("gateway_path", bpmn_id, name, {"taken": taken}))
+
+
+def _translate(exc: Exception, fallback_task: Task | None = None) -> StepFailed:
+    task = getattr(exc, "task", None) or fallback_task
+    spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
+    element_id = getattr(spec, "bpmn_id", None) if spec is not None else None
+    element_name = getattr(spec, "bpmn_name", None) if spec is not None else None
+    message = str(exc).strip() or exc.__class__.__name__
+    notes = getattr(exc, "notes", None) or []
+    if notes:
+        message = f"{message} ({' '.join(str(n) for n in notes)})"
+    line = getattr(exc, "line_number", None) if isinstance(exc, WorkflowTaskException) else None
+    return StepFailed(message, element_id, element_name, line if isinstance(line, int) else None)
+
+
+def create(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],
+           data: dict[str, Any]) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=build_script_engine())
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    return workflow
+
+
+def load(state: str, spec: BpmnProcessSpec,
+         subprocess_specs: dict[str, BpmnProcessSpec]) -> BpmnWorkflow:
+    workflow = workflow_from_json(state, spec, subprocess_specs)
+    workflow.script_engine = build_script_engine()
+    return workflow
+
+
+def dump(workflow: BpmnWorkflow) -> str:
+    return workflow_to_json(workflow)
+
+
+def run_engine(workflow: BpmnWorkflow, step: Step | None = None) -> Step:
+    """Run every engine task until only people or events can move the workflow on."""
+    step = step or Step()
+    current: list[Task] = []
+
+    def before(task: Task) -> None:
+        current[:] = [task]
+        step.before(task)
+
+    try:
+        workflow.do_engine_steps(will_complete_task=before, did_complete_task=step.after)
+    except (SpiffWorkflowException, Exception) as exc:
+        raise _translate(exc, current[0] if current else None) from exc
+    return step
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> Task:
+    try:
+        uuid = UUID(task_id)
+    except ValueError:
+        raise UnknownTask(task_id) from None
+    try:
+        task = workflow.get_task_from_id(uuid)
+    except (WorkflowException, KeyError):
+        task = None
+    if task is None:
+        raise UnknownTask(task_id)
+    return task
+
+
+def complete_task(workflow: BpmnWorkflow, task_id: str, data: dict[str, Any]) -> Step:
+    task = find_task(workflow, task_id)
+    if not task.task_spec.manual or not task.has_state(TaskState.READY):
+        raise TaskNotReady(f"task {task_id} is {TaskState.get_name(task.state).lower()}")
+    task.data.update(data)
+    try:
+        task.run()
+    except (SpiffWorkflowException, Exception) as exc:
+        raise _translate(exc, task) from exc
+    return run_engine(workflow)
+
+
+def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
+    return {event.name for event in workflow.waiting_events()
+            if event.event_type == "MessageEventDefinition" and event.name}
+
+
+def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> Step:
+    """Catch a message sent from outside; the payload is merged into the catching task's data.
+
+    A catching event with a message variable (`spiffworkflow:messageVariable`) gets the payload
+    under that name instead.
+    """
+    catching = [task for task in workflow.event_manager.tasks.values()
+                if getattr(task.task_spec.event_definition, "name", None) == name]
+    if not catching:
+        raise NoMatchingEvent(name)
+    for task in catching:
+        if getattr(task.task_spec.event_definition, "message_var", None) is None:
+            task.data.update(payload)
+    try:
+        workflow.catch(BpmnEvent(MessageEventDefinition(name), payload))
+    except (SpiffWorkflowException, Exception) as exc:
+        raise _translate(exc, catching[0]) from exc
+    return run_engine(workflow)
+
+
+def errored_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return workflow.get_tasks(state=TaskState.ERROR)
+
+
+def retry(workflow: BpmnWorkflow, data: dict[str, Any] | None = None) -> Step:
+    """Put every failed task back to ready, with corrected data if given, and run again."""
+    for task in errored_tasks(workflow):
+        if data:
+            task.data.update(data)
+        task._set_state(TaskState.READY)
+    return run_engine(workflow)
+
+
+def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
+    tasks: list[ReadyTask] = []
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        spec = task.task_spec
+        extensions = getattr(spec, "extensions", {}) or {}
+        properties = extensions.get("properties", {}) or {}
+        agency = task.data.get("agency") if isinstance(task.data.get("agency"), str) else None
+        tasks.append(ReadyTask(
+            id=str(task.id),
+            bpmn_id=spec.bpmn_id,
+            title=spec.bpmn_name or spec.bpmn_id,
+            lane=spec.lane,
+            form=properties.get(FORM_PROPERTY),
+            instructions=extensions.get("instructionsForEndUser"),
+            agency=properties.get("agency") or agency,
+        ))
+    return tasks
+
+
+def status(workflow: BpmnWorkflow) -> str:
+    """`completed`; `running` while people have tasks; `waiting` when only events can move it."""
+    if workflow.completed or workflow.is_completed():
+        return "completed"
+    if workflow.get_tasks(state=TaskState.READY, manual=True):
+        return "running"
+    return "waiting"
+
+
+def data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The process data as of the last completed task."""
+    if workflow.is_completed():
+        return dict(workflow.data)
+    last = workflow.last_task
+    if last is None:
+        start = workflow.get_tasks(state=TaskState.FINISHED_MASK | TaskState.READY)
+        return dict(start[0].data) if start else {}
+    return {k: v for k, v in last.data.items()}
+
+
+def cancel(workflow: BpmnWorkflow) -> None:
+    workflow.cancel()

@@ -1,0 +1,45 @@
+"""create_app(): routers, error handlers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import definitions, deployments, errors, health, instances, messages, tasks
+from app.api.limits import BodySizeLimit
+from app.services.context import ServiceContext, build_context
+from app.settings import Settings, get_settings
+
+DESCRIPTION = """Runs a Safeguarding Children Board's learning and improvement reviews as BPMN.
+
+Errors are JSON objects with `detail` (plain words) and `code`; validation errors add `errors`,
+one per field, and deployment errors add `problems`, one per file and element."""
+
+
+def create_app(settings: Settings | None = None,
+               context: ServiceContext | None = None) -> FastAPI:
+    """Build the app. Given a context, the caller owns it; otherwise the lifespan builds one."""
+    settings = settings or (context.settings if context else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = context is None
+        app.state.context = context or build_context(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.context.close()
+
+    app = FastAPI(title="Reviewflow", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    if context is not None:
+        app.state.context = context
+    errors.install(app)
+    for module in (health, deployments, definitions, instances, tasks, messages):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, default_limit=settings.max_request_bytes,
+                       upload_limit=settings.max_upload_bytes * 20)
+    return app

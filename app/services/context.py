@@ -1,0 +1,40 @@
+"""What every use case needs: the database, the spec cache, the clock and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import Clock, SystemClock
+from app.db.session import make_engine, make_session_factory
+from app.db.uow import UnitOfWork
+from app.engine.spec_cache import SpecCache
+from app.settings import Settings
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: Clock = field(default_factory=SystemClock)
+    specs: SpecCache = field(default_factory=SpecCache)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
+    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_seconds)
+    return ServiceContext(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        clock=clock or SystemClock(),
+        specs=SpecCache(settings.spec_cache_size),
+    )

@@ -1,0 +1,191 @@
+"""Deploy BPMN/DMN files and forms; each changed process becomes a new version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.db.models import Deployment, DeploymentFile, ProcessVersion
+from app.db.uow import UnitOfWork
+from app.engine.definitions import ParsedProcess, SourceFile, parse_files
+from app.engine.errors import InvalidDefinition, Problem
+from app.services.context import ServiceContext
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.forms import parse_form_files
+
+DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml", ".xml")
+FORM_SUFFIX = ".json"
+
+
+@dataclass(frozen=True)
+class DeployedProcess:
+    key: str
+    version: int
+    name: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class DeploymentResult:
+    deployment_id: int | None
+    processes: list[DeployedProcess]
+
+
+def _split(files: list[SourceFile]) -> tuple[list[SourceFile], list[SourceFile], list[Problem]]:
+    definitions: list[SourceFile] = []
+    forms: list[SourceFile] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for source in files:
+        if source.name in seen:
+            problems.append(Problem(source.name, "the same file name is given twice"))
+            continue
+        seen.add(source.name)
+        lower = source.name.lower()
+        if lower.endswith(FORM_SUFFIX):
+            forms.append(source)
+        elif lower.endswith(DEFINITION_SUFFIXES):
+            definitions.append(source)
+        else:
+            problems.append(Problem(source.name, "unsupported file type: expected .bpmn, .dmn "
+                                                 "or a .json form"))
+    return definitions, forms, problems
+
+
+def _forms_for(process: ParsedProcess, forms: dict[str, dict[str, Any]]) -> tuple[
+        dict[str, dict[str, Any]], list[Problem]]:
+    chosen: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    for element_id, form_name in sorted(process.forms.items()):
+        if form_name in forms:
+            chosen[form_name] = forms[form_name]
+        else:
+            problems.append(Problem(process.source_file, f"names the form '{form_name}', which "
+                                    "is not among the deployed files", element_id=element_id))
+    return chosen, problems
+
+
+def _version_hash(process: ParsedProcess, forms: dict[str, dict[str, Any]]) -> str:
+    digest = hashlib.sha256(process.content_hash.encode())
+    digest.update(json.dumps(forms, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def check(files: list[SourceFile]) -> tuple[list[ParsedProcess], dict[str, dict[str, Any]]]:
+    """Parse and check a deployment without storing anything; raise `Invalid` with problems."""
+    definitions, form_files, problems = _split(files)
+    forms, form_problems = parse_form_files(form_files)
+    problems.extend(form_problems)
+    parsed: list[ParsedProcess] = []
+    if not definitions:
+        problems.append(Problem("", "no .bpmn or .dmn file was given"))
+    else:
+        try:
+            parsed = parse_files(definitions)
+        except InvalidDefinition as exc:
+            problems.extend(exc.problems)
+    for process in parsed:
+        problems.extend(_forms_for(process, forms)[1])
+    if problems:
+        raise Invalid("the deployment is not valid",
+                      problems=[problem.as_dict() for problem in problems])
+    return parsed, forms
+
+
+def deploy(ctx: ServiceContext, files: list[SourceFile], actor: str) -> DeploymentResult:
+    parsed, forms = check(files)
+    now = ctx.clock.now()
+    results: list[DeployedProcess] = []
+    with ctx.uow() as uow:
+        session = uow.session
+        deployment = Deployment(deployed_at=now, deployed_by=actor,
+                                file_names=[source.name for source in files])
+        session.add(deployment)
+        session.flush()
+        for source in files:
+            session.add(DeploymentFile(deployment_id=deployment.id, name=source.name,
+                                       sha256=hashlib.sha256(source.content).hexdigest(),
+                                       content=source.content))
+        for process in parsed:
+            process_forms = _forms_for(process, forms)[0]
+            content_hash = _version_hash(process, process_forms)
+            latest = _latest(uow, process.key)
+            if latest is not None and latest.content_hash == content_hash:
+                results.append(DeployedProcess(process.key, latest.version, latest.name, False))
+                continue
+            version = (latest.version if latest else 0) + 1
+            session.add(ProcessVersion(
+                process_key=process.key, version=version, name=process.name,
+                content_hash=content_hash, source_file=process.source_file,
+                deployment_id=deployment.id, spec_json=process.spec_json, forms=process_forms,
+                deployed_at=now, deployed_by=actor,
+            ))
+            results.append(DeployedProcess(process.key, version, process.name, True))
+        if not any(result.created for result in results):
+            return DeploymentResult(None, results)
+        try:
+            uow.commit()
+        except IntegrityError:
+            raise Conflict("another deployment of the same process finished first; "
+                           "deploy again") from None
+    return DeploymentResult(deployment.id, results)
+
+
+def _latest(uow: UnitOfWork, key: str) -> ProcessVersion | None:
+    return uow.session.scalars(
+        select(ProcessVersion).where(ProcessVersion.process_key == key)
+        .order_by(ProcessVersion.version.desc()).limit(1)
+    ).first()
+
+
+def latest_version(uow: UnitOfWork, key: str) -> ProcessVersion:
+    version = _latest(uow, key)
+    if version is None:
+        raise NotFound(f"no process is deployed with the key '{key}'", process_key=key)
+    return version
+
+
+def list_latest(uow: UnitOfWork) -> list[tuple[ProcessVersion, int]]:
+    counts = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("latest"),
+                     func.count().label("versions"))
+              .group_by(ProcessVersion.process_key).subquery())
+    rows = uow.session.execute(
+        select(ProcessVersion, counts.c.versions)
+        .join(counts, (ProcessVersion.process_key == counts.c.process_key)
+              & (ProcessVersion.version == counts.c.latest))
+        .order_by(ProcessVersion.process_key)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def list_versions(uow: UnitOfWork, key: str) -> list[ProcessVersion]:
+    versions = list(uow.session.scalars(
+        select(ProcessVersion).where(ProcessVersion.process_key == key)
+        .order_by(ProcessVersion.version)))
+    if not versions:
+        raise NotFound(f"no process is deployed with the key '{key}'", process_key=key)
+    return versions
+
+
+def get_version(uow: UnitOfWork, key: str, version: int) -> ProcessVersion:
+    row = uow.session.scalars(select(ProcessVersion).where(
+        ProcessVersion.process_key == key, ProcessVersion.version == version)).first()
+    if row is None:
+        raise NotFound(f"process '{key}' has no version {version}", process_key=key,
+                       version=version)
+    return row
+
+
+def version_source(uow: UnitOfWork, version: ProcessVersion) -> bytes:
+    content = uow.session.scalars(select(DeploymentFile.content).where(
+        DeploymentFile.deployment_id == version.deployment_id,
+        DeploymentFile.name == version.source_file)).first()
+    if content is None:
+        raise NotFound(f"the source file of '{version.process_key}' version {version.version} "
+                       "is missing")
+    return content

@@ -1,0 +1,30 @@
+"""Errors of the service layer; the HTTP edge maps each class to one status code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base class; `detail` is safe to show to the caller."""
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        self.message = message
+        self.detail = detail
+        super().__init__(message)
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    pass
+
+
+class Invalid(ServiceError):
+    """The request is well-formed but its content cannot be accepted (422)."""
+
+
+class StepError(ServiceError):
+    """The engine failed while running the step the caller asked for (422)."""

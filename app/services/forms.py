@@ -1,0 +1,51 @@
+"""User task forms: JSON Schema files deployed with the processes that name them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError
+
+from app.engine.definitions import SourceFile
+from app.engine.errors import Problem
+
+
+def parse_form_files(files: list[SourceFile]) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
+    """Read form files by base name; report those that are not JSON Schema."""
+    forms: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    for source in files:
+        name = source.name.rsplit("/", 1)[-1]
+        try:
+            schema = json.loads(source.content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append(Problem(source.name, f"not valid JSON: {exc}"))
+            continue
+        if not isinstance(schema, dict):
+            problems.append(Problem(source.name, "a form must be a JSON object (a JSON Schema)"))
+            continue
+        try:
+            validators.validator_for(schema, default=Draft202012Validator).check_schema(schema)
+        except SchemaError as exc:
+            problems.append(Problem(source.name, f"not a valid JSON Schema: {exc.message}"))
+            continue
+        forms[name] = schema
+    return forms, problems
+
+
+def _field_name(error_path: list[Any], error: Any) -> str:
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        error_path = [*error_path, missing[0] if missing else ""]
+    return ".".join(str(part) for part in error_path) or "(form)"
+
+
+def validate_submission(schema: dict[str, Any], data: dict[str, Any]) -> list[dict[str, str]]:
+    """Return one error per failing field, named by its path in the form."""
+    validator_class = validators.validator_for(schema, default=Draft202012Validator)
+    validator = validator_class(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    return [{"field": _field_name(list(error.absolute_path), error), "message": error.message}
+            for error in errors]

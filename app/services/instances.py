@@ -1,0 +1,155 @@
+"""Start, read, list, terminate and retry process instances."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from app.db.models import HumanTask, ProcessInstance
+from app.db.uow import UnitOfWork
+from app.engine import runner
+from app.engine.errors import StepFailed
+from app.engine.serializer import SERIALIZER_VERSION
+from app.services import deployments, steps, timeline
+from app.services.context import ServiceContext
+from app.services.errors import Conflict, NotFound, StepError
+
+STATUSES = ("running", "waiting", "completed", "terminated", "error")
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    instance: ProcessInstance
+    data: dict[str, Any]
+    ready_tasks: list[HumanTask]
+
+
+def step_error(failure: StepFailed) -> StepError:
+    return StepError(f"{failure.element_name or failure.element_id or 'the process'} failed: "
+                     f"{failure.message}", **failure.as_dict())
+
+
+def get_row(uow: UnitOfWork, instance_id: str) -> ProcessInstance:
+    instance = uow.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"no instance with id '{instance_id}'", instance_id=instance_id)
+    return instance
+
+
+def ready_task_rows(uow: UnitOfWork, instance_id: str) -> list[HumanTask]:
+    return list(uow.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready")
+        .order_by(HumanTask.created_at, HumanTask.id)))
+
+
+def start(ctx: ServiceContext, process_key: str, business_key: str | None,
+          data: dict[str, Any], actor: str) -> InstanceState:
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        version = deployments.latest_version(uow, process_key)
+        spec, subprocess_specs = steps.spec_bundle(ctx, uow, version.id)
+        workflow = runner.create(spec, subprocess_specs, data)
+        try:
+            step = runner.run_engine(workflow)
+        except StepFailed as failure:
+            raise step_error(failure) from None
+        instance = ProcessInstance(
+            id=str(uuid.uuid4()), process_version_id=version.id, process_key=version.process_key,
+            version=version.version, business_key=business_key, status="running", state="",
+            serializer_version=SERIALIZER_VERSION, lock_version=1, created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(instance)
+        uow.session.flush()
+        timeline.record(uow, instance.id, "started", now, actor, detail={
+            "process_key": version.process_key, "version": version.version,
+            "business_key": business_key, "fields": sorted(data)})
+        steps.record_step(uow, instance, step, now, actor)
+        steps.save(uow, instance, workflow, now, actor)
+        steps.commit(uow, instance.id)
+        return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance.id))
+
+
+def get(ctx: ServiceContext, instance_id: str) -> InstanceState:
+    with ctx.uow() as uow:
+        instance = get_row(uow, instance_id)
+        workflow = steps.load_workflow(ctx, uow, instance)
+        return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance_id))
+
+
+def _filtered(query: Select[Any], status: str | None, process_key: str | None,
+              business_key: str | None) -> Select[Any]:
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if process_key:
+        query = query.where(ProcessInstance.process_key == process_key)
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    return query
+
+
+def list_instances(ctx: ServiceContext, status: str | None, process_key: str | None,
+                   business_key: str | None, limit: int,
+                   offset: int) -> tuple[list[ProcessInstance], int]:
+    with ctx.uow() as uow:
+        total = uow.session.scalar(_filtered(
+            select(func.count()).select_from(ProcessInstance), status, process_key,
+            business_key)) or 0
+        rows = list(uow.session.scalars(_filtered(
+            select(ProcessInstance), status, process_key, business_key)
+            .order_by(ProcessInstance.created_at.desc(), ProcessInstance.id)
+            .limit(limit).offset(offset)))
+        return rows, total
+
+
+def terminate(ctx: ServiceContext, instance_id: str, actor: str,
+              reason: str | None) -> InstanceState:
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        instance = get_row(uow, instance_id)
+        if instance.status in steps.FINAL_STATUSES:
+            raise Conflict(f"the instance is already {instance.status}", instance_id=instance_id,
+                           status=instance.status)
+        workflow = steps.load_workflow(ctx, uow, instance)
+        runner.cancel(workflow)
+        if reason:
+            timeline.record(uow, instance.id, "termination_requested", now, actor,
+                            detail={"reason": reason})
+        steps.save(uow, instance, workflow, now, actor, status="terminated")
+        steps.commit(uow, instance.id)
+        return InstanceState(instance, runner.data(workflow), [])
+
+
+def fail(uow: UnitOfWork, instance: ProcessInstance, workflow: Any, failure: StepFailed,
+         at: Any, actor: str | None) -> None:
+    """Park an instance in `error` after a step that no caller waited for failed."""
+    steps.save(uow, instance, workflow, at, actor, status="error")
+    instance.error = failure.as_dict()
+    timeline.record(uow, instance.id, "error", at, actor, element_id=failure.element_id,
+                    detail=failure.as_dict())
+
+
+def retry(ctx: ServiceContext, instance_id: str, actor: str,
+          data: dict[str, Any] | None = None) -> InstanceState:
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        instance = get_row(uow, instance_id)
+        if instance.status != "error":
+            raise Conflict(f"only an instance in error can be retried; this one is "
+                           f"{instance.status}", instance_id=instance_id, status=instance.status)
+        workflow = steps.load_workflow(ctx, uow, instance)
+        try:
+            step = runner.retry(workflow, data)
+        except StepFailed as failure:
+            uow.rollback()
+            steps.record_failure(ctx, instance_id, failure, actor)
+            raise step_error(failure) from None
+        timeline.record(uow, instance.id, "retried", now, actor,
+                        detail={"fields": sorted(data or {})})
+        steps.record_step(uow, instance, step, now, actor)
+        steps.save(uow, instance, workflow, now, actor)
+        steps.commit(uow, instance.id)
+        return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance_id))

@@ -1,0 +1,51 @@
+"""Deliver BPMN messages from outside (an agency system's answer, the national panel's advice)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.db.models import MessageSubscription, ProcessInstance
+from app.engine import runner
+from app.engine.errors import NoMatchingEvent, StepFailed
+from app.services import instances, steps, timeline
+from app.services.context import ServiceContext
+from app.services.errors import NotFound
+
+
+def deliver(ctx: ServiceContext, name: str, business_key: str, data: dict[str, Any],
+            actor: str) -> instances.InstanceState:
+    """Deliver to the oldest instance with that business key that waits for the message.
+
+    A failure while the engine runs on from the message parks the instance in `error`: the
+    sender cannot fix a process, and `retry` runs it again once the cause is fixed.
+    """
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        instance = uow.session.scalars(
+            select(ProcessInstance)
+            .join(MessageSubscription, MessageSubscription.instance_id == ProcessInstance.id)
+            .where(MessageSubscription.message_name == name,
+                   ProcessInstance.business_key == business_key,
+                   ProcessInstance.status.in_(("running", "waiting")))
+            .order_by(ProcessInstance.created_at, ProcessInstance.id).limit(1)).first()
+        if instance is None:
+            raise NotFound(f"no instance with business key '{business_key}' waits for the "
+                           f"message '{name}'", name=name, business_key=business_key)
+        workflow = steps.load_workflow(ctx, uow, instance)
+        timeline.record(uow, instance.id, "message_received", now, actor,
+                        detail={"name": name, "fields": sorted(data)})
+        try:
+            step = runner.deliver_message(workflow, name, data)
+        except NoMatchingEvent:
+            raise NotFound(f"the instance no longer waits for the message '{name}'",
+                           name=name, business_key=business_key) from None
+        except StepFailed as failure:
+            instances.fail(uow, instance, workflow, failure, now, actor)
+        else:
+            steps.record_step(uow, instance, step, now, actor)
+            steps.save(uow, instance, workflow, now, actor)
+        steps.commit(uow, instance.id)
+        return instances.InstanceState(instance, runner.data(workflow),
+                                       instances.ready_task_rows(uow, instance.id))

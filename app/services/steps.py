@@ -1,0 +1,131 @@
+"""Load an instance's workflow and save the result of one step, all in the caller's transaction.
+
+Saving writes the state, the task index, the message subscriptions and the timeline together,
+so they can never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.db.models import HumanTask, MessageSubscription, ProcessInstance, ProcessVersion
+from app.db.uow import UnitOfWork
+from app.engine import runner
+from app.engine.errors import StepFailed
+from app.engine.serializer import SERIALIZER_VERSION
+from app.engine.spec_cache import SpecBundle
+from app.services import timeline
+from app.services.context import ServiceContext
+from app.services.errors import Conflict
+
+FINAL_STATUSES = frozenset({"completed", "terminated"})
+
+
+def spec_bundle(ctx: ServiceContext, uow: UnitOfWork, version_id: int) -> SpecBundle:
+    def load_json() -> str:
+        version = uow.session.get(ProcessVersion, version_id)
+        if version is None:
+            raise LookupError(f"process version {version_id} is missing")
+        return version.spec_json
+
+    return ctx.specs.get(version_id, load_json)
+
+
+def load_workflow(ctx: ServiceContext, uow: UnitOfWork,
+                  instance: ProcessInstance) -> BpmnWorkflow:
+    spec, subprocess_specs = spec_bundle(ctx, uow, instance.process_version_id)
+    return runner.load(instance.state, spec, subprocess_specs)
+
+
+def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,
+                at: dt.datetime, actor: str | None) -> None:
+    for item in step.records:
+        timeline.record(uow, instance.id, item.kind, at, actor, element_id=item.element_id,
+                        detail={"element_name": item.element_name, **item.detail})
+
+
+def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at: dt.datetime,
+         actor: str | None, status: str | None = None) -> None:
+    """Write state, status, task index and subscriptions; add the events that follow from them."""
+    previous_status = instance.status
+    instance.state = runner.dump(workflow)
+    instance.serializer_version = SERIALIZER_VERSION
+    instance.status = status or runner.status(workflow)
+    instance.updated_at = at
+    if instance.status != "error":
+        instance.error = None
+    _sync_tasks(uow, instance, workflow, at, actor)
+    _sync_subscriptions(uow, instance, workflow)
+    if instance.status in FINAL_STATUSES and previous_status not in FINAL_STATUSES:
+        instance.ended_at = at
+        timeline.record(uow, instance.id, instance.status, at, actor)
+
+
+def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow,
+                at: dt.datetime, actor: str | None) -> None:
+    ready = {} if instance.status in FINAL_STATUSES else {
+        task.id: task for task in runner.ready_tasks(workflow)}
+    indexed = {row.id: row for row in uow.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                HumanTask.state == "ready"))}
+    for task_id, row in indexed.items():
+        if row.state == "ready" and task_id not in ready:
+            row.state = "cancelled"
+            row.completed_at = at
+            timeline.record(uow, instance.id, "task_cancelled", at, actor,
+                            element_id=row.bpmn_id, task_id=task_id)
+    for task_id, task in ready.items():
+        if task_id in indexed:
+            continue
+        uow.session.add(HumanTask(
+            id=task_id, instance_id=instance.id, process_key=instance.process_key,
+            business_key=instance.business_key, bpmn_id=task.bpmn_id, title=task.title,
+            lane=task.lane, agency=task.agency, state="ready", form_name=task.form,
+            instructions=task.instructions, created_at=at,
+        ))
+        timeline.record(uow, instance.id, "task_ready", at, actor, element_id=task.bpmn_id,
+                        task_id=task_id, detail={"title": task.title, "lane": task.lane})
+
+
+def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance,
+                        workflow: BpmnWorkflow) -> None:
+    wanted = set() if instance.status in FINAL_STATUSES else runner.waiting_messages(workflow)
+    existing = set(uow.session.scalars(select(MessageSubscription.message_name).where(
+        MessageSubscription.instance_id == instance.id)))
+    gone = existing - wanted
+    if gone:
+        uow.session.execute(delete(MessageSubscription).where(
+            MessageSubscription.instance_id == instance.id,
+            MessageSubscription.message_name.in_(gone)))
+    for name in sorted(wanted - existing):
+        uow.session.add(MessageSubscription(instance_id=instance.id, message_name=name))
+
+
+def commit(uow: UnitOfWork, instance_id: str) -> None:
+    """Commit; a concurrent change to the same instance becomes a `Conflict`."""
+    try:
+        uow.commit()
+    except StaleDataError:
+        uow.rollback()
+        raise Conflict("the instance was changed by someone else at the same moment; "
+                       "reload it and try again", instance_id=instance_id) from None
+    except OperationalError as exc:
+        uow.rollback()
+        if "locked" in str(exc.orig).lower():
+            raise Conflict("the instance is being changed by someone else; try again",
+                           instance_id=instance_id) from None
+        raise
+
+
+def record_failure(ctx: ServiceContext, instance_id: str, failure: StepFailed,
+                   actor: str | None, task_id: str | None = None) -> None:
+    """Record a failed step on the timeline in a transaction of its own."""
+    with ctx.uow() as uow:
+        timeline.record(uow, instance_id, "error", ctx.clock.now(), actor,
+                        element_id=failure.element_id, task_id=task_id, detail=failure.as_dict())
+        uow.commit()

@@ -1,0 +1,41 @@
+"""All configuration, read from REVIEWFLOW_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite:///var/reviewflow.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REVIEWFLOW_", extra="ignore")
+
+    environment: str = Field("development", description="development, test or production")
+    database_url: str = DEFAULT_SQLITE_URL
+    processes_dir: Path = Path("processes")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_bytes: int = 5 * 1024 * 1024
+    max_request_bytes: int = 1024 * 1024
+    spec_cache_size: int = 256
+    page_size_limit: int = 500
+    sqlite_busy_timeout_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production" and self.database_url.startswith("sqlite"):
+            raise ValueError("REVIEWFLOW_DATABASE_URL must name PostgreSQL in production")
+        return self
+
+    @property
+    def forms_dir(self) -> Path:
+        return self.processes_dir / "forms"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
