@@ -21,7 +21,7 @@ migrate: setup
 	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow db upgrade
 
 deploy: migrate
-	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow deploy processes
+	REVIEWFLOW_DATABASE_URL=$(DB_URL) REVIEWFLOW_PROCESSES_DIR=processes $(BIN)/reviewflow deploy
 
 run: deploy
 	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow serve --host 127.0.0.1 --port 8000

@@ -65,13 +65,14 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @cli.command()
-def deploy(paths: Annotated[list[Path], typer.Argument(help="Files or folders to deploy")],
+def deploy(paths: Annotated[list[Path] | None, typer.Argument(
+               help="Files or folders to deploy; REVIEWFLOW_PROCESSES_DIR when none")] = None,
            actor: Annotated[str, typer.Option(help="Recorded as the deployer")] = "cli") -> None:
     """Deploy BPMN/DMN files and forms; unchanged processes keep their version."""
     from app.services import deployments
     from app.services.context import build_context
 
-    files = collect_files(paths)
+    files = collect_files(paths or [get_settings().processes_dir])
     context = build_context(get_settings())
     try:
         result = deployments.deploy(context, files, actor)
@@ -96,3 +97,7 @@ def openapi() -> None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -113,7 +113,14 @@ def load(state: str, spec: BpmnProcessSpec,
 
 
 def dump(workflow: BpmnWorkflow) -> str:
-    return workflow_to_json(workflow)
+    """Serialize; data that JSON cannot hold (a set, an object) fails like a script would."""
+    try:
+        return workflow_to_json(workflow)
+    except (TypeError, ValueError) as exc:
+        last = workflow.last_task
+        spec = last.task_spec if last is not None else None
+        raise StepFailed(f"the process data holds a value that cannot be saved: {exc}",
+                         getattr(spec, "bpmn_id", None), getattr(spec, "bpmn_name", None)) from exc
 
 
 def run_engine(workflow: BpmnWorkflow, step: Step | None = None) -> Step:

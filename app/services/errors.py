@@ -8,7 +8,7 @@ from typing import Any
 class ServiceError(Exception):
     """Base class; `detail` is safe to show to the caller."""
 
-    def __init__(self, message: str, **detail: Any) -> None:
+    def __init__(self, message: str, /, **detail: Any) -> None:
         self.message = message
         self.detail = detail
         super().__init__(message)

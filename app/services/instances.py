@@ -52,23 +52,23 @@ def start(ctx: ServiceContext, process_key: str, business_key: str | None,
         version = deployments.latest_version(uow, process_key)
         spec, subprocess_specs = steps.spec_bundle(ctx, uow, version.id)
         workflow = runner.create(spec, subprocess_specs, data)
-        try:
-            step = runner.run_engine(workflow)
-        except StepFailed as failure:
-            raise step_error(failure) from None
         instance = ProcessInstance(
             id=str(uuid.uuid4()), process_version_id=version.id, process_key=version.process_key,
             version=version.version, business_key=business_key, status="running", state="",
             serializer_version=SERIALIZER_VERSION, lock_version=1, created_at=now,
             updated_at=now,
         )
-        uow.session.add(instance)
-        uow.session.flush()
-        timeline.record(uow, instance.id, "started", now, actor, detail={
-            "process_key": version.process_key, "version": version.version,
-            "business_key": business_key, "fields": sorted(data)})
-        steps.record_step(uow, instance, step, now, actor)
-        steps.save(uow, instance, workflow, now, actor)
+        try:
+            step = runner.run_engine(workflow)
+            uow.session.add(instance)
+            uow.session.flush()
+            timeline.record(uow, instance.id, "started", now, actor, detail={
+                "process_key": version.process_key, "version": version.version,
+                "business_key": business_key, "fields": sorted(data)})
+            steps.record_step(uow, instance, step, now, actor)
+            steps.save(uow, instance, workflow, now, actor)
+        except StepFailed as failure:
+            raise step_error(failure) from None
         steps.commit(uow, instance.id)
         return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance.id))
 
@@ -143,13 +143,13 @@ def retry(ctx: ServiceContext, instance_id: str, actor: str,
         workflow = steps.load_workflow(ctx, uow, instance)
         try:
             step = runner.retry(workflow, data)
+            timeline.record(uow, instance.id, "retried", now, actor,
+                            detail={"fields": sorted(data or {})})
+            steps.record_step(uow, instance, step, now, actor)
+            steps.save(uow, instance, workflow, now, actor)
         except StepFailed as failure:
             uow.rollback()
             steps.record_failure(ctx, instance_id, failure, actor)
             raise step_error(failure) from None
-        timeline.record(uow, instance.id, "retried", now, actor,
-                        detail={"fields": sorted(data or {})})
-        steps.record_step(uow, instance, step, now, actor)
-        steps.save(uow, instance, workflow, now, actor)
         steps.commit(uow, instance.id)
         return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance_id))

@@ -44,8 +44,13 @@ def deliver(ctx: ServiceContext, name: str, business_key: str, data: dict[str, A
         except StepFailed as failure:
             instances.fail(uow, instance, workflow, failure, now, actor)
         else:
-            steps.record_step(uow, instance, step, now, actor)
-            steps.save(uow, instance, workflow, now, actor)
+            try:
+                steps.record_step(uow, instance, step, now, actor)
+                steps.save(uow, instance, workflow, now, actor)
+            except StepFailed as failure:
+                uow.rollback()
+                steps.record_failure(ctx, instance.id, failure, actor)
+                raise instances.step_error(failure) from None
         steps.commit(uow, instance.id)
         return instances.InstanceState(instance, runner.data(workflow),
                                        instances.ready_task_rows(uow, instance.id))

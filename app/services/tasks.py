@@ -89,7 +89,11 @@ def get(ctx: ServiceContext, task_id: str) -> TaskDetail:
         data: dict[str, Any] = {}
         if task.state == "ready":
             workflow = steps.load_workflow(ctx, uow, instance)
-            data = dict(runner.find_task(workflow, task_id).data)
+            try:
+                data = dict(runner.find_task(workflow, task_id).data)
+            except UnknownTask:
+                raise NotFound(f"task '{task_id}' is indexed but missing from its instance",
+                               task_id=task_id) from None
         return TaskDetail(task, _form(uow, instance, task.form_name), data)
 
 
@@ -110,18 +114,19 @@ def complete(ctx: ServiceContext, task_id: str, data: dict[str, Any],
         workflow = steps.load_workflow(ctx, uow, instance)
         try:
             step = runner.complete_task(workflow, task_id, data)
+            task.state = "completed"
+            task.completed_at = now
+            task.completed_by = actor
+            timeline.record(uow, instance.id, "task_completed", now, actor,
+                            element_id=task.bpmn_id, task_id=task_id,
+                            detail={"title": task.title, "fields": sorted(data)})
+            steps.record_step(uow, instance, step, now, actor)
+            steps.save(uow, instance, workflow, now, actor)
         except (TaskNotReady, UnknownTask):
             raise Conflict("the task is no longer ready", task_id=task_id) from None
         except StepFailed as failure:
             uow.rollback()
             steps.record_failure(ctx, instance.id, failure, actor, task_id=task_id)
             raise step_error(failure) from None
-        task.state = "completed"
-        task.completed_at = now
-        task.completed_by = actor
-        timeline.record(uow, instance.id, "task_completed", now, actor, element_id=task.bpmn_id,
-                        task_id=task_id, detail={"title": task.title, "fields": sorted(data)})
-        steps.record_step(uow, instance, step, now, actor)
-        steps.save(uow, instance, workflow, now, actor)
         steps.commit(uow, instance.id)
         return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance.id))

@@ -1,0 +1,106 @@
+"""Shared fixtures: every database test runs on SQLite and, when configured, on PostgreSQL.
+
+Set REVIEWFLOW_TEST_POSTGRES_URL (for example postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+to add PostgreSQL; each test run creates its own database there and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.clock import ManualClock
+from app.db.migrate import upgrade
+from app.db.models import Base
+from app.main import create_app
+from app.services.context import ServiceContext, build_context
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PROCESSES = ROOT / "processes"
+POSTGRES_ENV = "REVIEWFLOW_TEST_POSTGRES_URL"
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+@pytest.fixture(scope="session")
+def _sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'reviewflow.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def _postgresql_url() -> Iterator[str]:
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    name = f"reviewflow_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated, empty database on each backend."""
+    url: str = request.getfixturevalue(f"_{request.param}_url")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def ctx(database_url: str, clock: ManualClock) -> Iterator[ServiceContext]:
+    context = build_context(Settings(database_url=database_url, processes_dir=PROCESSES),
+                            clock=clock)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def client(ctx: ServiceContext) -> Iterator[TestClient]:
+    with TestClient(create_app(context=ctx)) as test_client:
+        yield test_client
+
+
+def upload(client: TestClient, *paths: Path) -> dict:
+    """Deploy files through the API and return the response body (asserting success)."""
+    files = [("files", (path.name, path.read_bytes(), "application/xml")) for path in paths]
+    response = client.post("/api/v1/deployments", files=files)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def demo_files() -> list[Path]:
+    return [*sorted(PROCESSES.glob("*.bpmn")), *sorted(PROCESSES.glob("*.dmn")),
+            *sorted((PROCESSES / "forms").glob("*.json"))]
