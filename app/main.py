@@ -7,7 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import definitions, deployments, errors, health, instances, messages, tasks
+from app.api import (
+    cases,
+    decisions,
+    definitions,
+    deployments,
+    errors,
+    health,
+    instances,
+    messages,
+    tasks,
+)
 from app.api.limits import BodySizeLimit
 from app.services.context import ServiceContext, build_context
 from app.settings import Settings, get_settings
@@ -38,7 +48,8 @@ def create_app(settings: Settings | None = None,
     if context is not None:
         app.state.context = context
     errors.install(app)
-    for module in (health, deployments, definitions, instances, tasks, messages):
+    for module in (health, deployments, definitions, instances, tasks, messages, cases,
+                   decisions):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, default_limit=settings.max_request_bytes,
                        upload_limit=settings.max_upload_bytes * 20)

@@ -102,5 +102,12 @@ def upload(client: TestClient, *paths: Path) -> dict:
 
 
 def demo_files() -> list[Path]:
+    """The small demo process: a user task, a gateway and a DMN business rule task."""
+    return [PROCESSES / "demo_triage.bpmn", PROCESSES / "demo_grading.dmn",
+            *sorted((PROCESSES / "forms").glob("demo_*.json"))]
+
+
+def route_files() -> list[Path]:
+    """Everything under processes/: the Board's routes, the grading DMN and every form."""
     return [*sorted(PROCESSES.glob("*.bpmn")), *sorted(PROCESSES.glob("*.dmn")),
             *sorted((PROCESSES / "forms").glob("*.json"))]

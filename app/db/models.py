@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -157,3 +159,50 @@ class Event(Base):
     element_id: Mapped[str | None] = mapped_column(String(255))
     task_id: Mapped[str | None] = mapped_column(String(36))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DecisionVersion(Base):
+    """A deployed version of one DMN decision, evaluated on its own by the decisions API."""
+
+    __tablename__ = "decision_version"
+    __table_args__ = (UniqueConstraint("decision_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_file: Mapped[str] = mapped_column(String(255))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    deployed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewCase(Base):
+    """A referral and the review that follows it, known by its reference (LIR-2026-0001)."""
+
+    __tablename__ = "review_case"
+    __table_args__ = (
+        UniqueConstraint("year", "sequence"),
+        Index("ix_review_case_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    child_pseudonym: Mapped[str] = mapped_column(String(100))
+    agencies: Mapped[list[str]] = mapped_column(JSON)
+    incident_date: Mapped[dt.date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(30))
+    grade: Mapped[str | None] = mapped_column(String(30))
+    route: Mapped[str | None] = mapped_column(String(30))
+    review_type: Mapped[str | None] = mapped_column(String(200))
+    statutory: Mapped[bool | None] = mapped_column(Boolean)
+    key_dates: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON)
+    referral_instance_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -22,6 +22,11 @@ from app.engine.xml import parse_document
 FORM_PROPERTY = "formJsonSchemaFilename"
 
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+ID_NAMESPACES = {
+    BPMN_MODEL_NS,
+    "http://www.omg.org/spec/BPMN/20100524/DI",
+    "http://www.omg.org/spec/DD/20100524/DI",
+}
 DMN_NAMESPACES = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
@@ -70,7 +75,7 @@ def _check_references(root: etree._Element, filename: str) -> list[Problem]:
     ns = {"bpmn": BPMN_MODEL_NS}
     ids: dict[str, int] = {}
     for node in root.iter():
-        if not isinstance(node.tag, str):
+        if not isinstance(node.tag, str) or etree.QName(node).namespace not in ID_NAMESPACES:
             continue
         node_id = node.get("id")
         if node_id:
@@ -79,6 +84,14 @@ def _check_references(root: etree._Element, filename: str) -> list[Problem]:
         if count > 1:
             problems.append(Problem(filename, f"the id '{node_id}' is used {count} times",
                                     element_id=node_id))
+    for node in root.iter():
+        if not isinstance(node.tag, str) or etree.QName(node).namespace in ID_NAMESPACES:
+            continue
+        if node.get("id") in ids:
+            problems.append(Problem(
+                filename, f"the extension element '{etree.QName(node).localname}' reuses the id "
+                f"'{node.get('id')}' of a BPMN element; SpiffWorkflow would mistake one for the "
+                "other, so rename one of them", element_id=node.get("id"), line=_line(node)))
     for process in root.iterfind("bpmn:process", ns):
         for flow in process.iter(f"{{{BPMN_MODEL_NS}}}sequenceFlow"):
             for attr in ("sourceRef", "targetRef"):

@@ -18,10 +18,16 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 
+from app.engine.decisions import applied_rules
 from app.engine.definitions import FORM_PROPERTY
 from app.engine.errors import NoMatchingEvent, StepFailed, TaskNotReady, UnknownTask
-from app.engine.scripting import build_script_engine
+from app.engine.scripting import OperatorCall, ReviewflowScriptEngine, build_script_engine
+
+__all__ = ["OperatorCall", "ReadyTask", "Step", "StepRecord"]
 from app.engine.serializer import workflow_from_json, workflow_to_json
+
+AGENCY_LANE = "agency_lead"
+"""Tasks in this lane belong to one agency: the `agency` in their data (a multi-instance item)."""
 
 
 @dataclass(frozen=True)
@@ -51,14 +57,16 @@ class ReadyTask:
 class Step:
     """Collects records while the engine runs."""
 
-    records: list[StepRecord] = field(default_factory=list)
+    items: list[StepRecord | OperatorCall] = field(default_factory=list)
+    """Timeline records and service-task calls, in the order they happened."""
     _decisions: dict[UUID, list[str]] = field(default_factory=dict)
 
     def before(self, task: Task) -> None:
         spec = task.task_spec
         if isinstance(spec, BusinessRuleTaskMixin):
             try:
-                rules = spec.dmnEngine.decide(task)
+                table = spec.dmnEngine.decision_table
+                rules = applied_rules(table.hit_policy, spec.dmnEngine.decide(task))
             except Exception:  # the task's own run reports the failure
                 rules = []
             self._decisions[task.id] = [rule.id for rule in rules if rule.id]
@@ -72,16 +80,19 @@ class Step:
         if isinstance(spec, BusinessRuleTaskMixin):
             table = spec.dmnEngine.decision_table
             outputs = {out.name: task.data.get(out.name) for out in table.outputs if out.name}
-            self.records.append(StepRecord("decision_evaluated", bpmn_id, name, {
+            self.items.append(StepRecord("decision_evaluated", bpmn_id, name, {
                 "decision_table_id": getattr(table, "id", None),
                 "matched_rules": self._decisions.pop(task.id, []),
                 "outputs": outputs,
             }))
-        elif isinstance(spec, ExclusiveGateway | InclusiveGateway):
+        elif isinstance(spec, ExclusiveGateway | InclusiveGateway) and len(spec.outputs) > 1:
             taken = [child.task_spec.bpmn_id for child in task.children
                      if child.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
                      and not child.has_state(TaskState.CANCELLED)]
-            self.records.append(StepRecord("gateway_path", bpmn_id, name, {"taken": taken}))
+            self.items.append(StepRecord("gateway_path", bpmn_id, name, {"taken": taken}))
+        engine = task.workflow.script_engine
+        if isinstance(engine, ReviewflowScriptEngine):
+            self.items.extend(engine.drain())
 
 
 def _translate(exc: Exception, fallback_task: Task | None = None) -> StepFailed:
@@ -209,7 +220,7 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
         spec = task.task_spec
         extensions = getattr(spec, "extensions", {}) or {}
         properties = extensions.get("properties", {}) or {}
-        agency = task.data.get("agency") if isinstance(task.data.get("agency"), str) else None
+        agency = task.data.get("agency") if spec.lane == AGENCY_LANE else None
         tasks.append(ReadyTask(
             id=str(task.id),
             bpmn_id=spec.bpmn_id,
@@ -217,7 +228,7 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
             lane=spec.lane,
             form=properties.get(FORM_PROPERTY),
             instructions=extensions.get("instructionsForEndUser"),
-            agency=properties.get("agency") or agency,
+            agency=agency if isinstance(agency, str) else None,
         ))
     return tasks
 
@@ -240,6 +251,16 @@ def data(workflow: BpmnWorkflow) -> dict[str, Any]:
         start = workflow.get_tasks(state=TaskState.FINISHED_MASK | TaskState.READY)
         return dict(start[0].data) if start else {}
     return {k: v for k, v in last.data.items()}
+
+
+def subprocess_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """What the active subprocesses (call activities) have collected so far."""
+    collected: dict[str, Any] = {}
+    for subprocess in workflow.get_active_subprocesses():
+        finished = subprocess.get_tasks(state=TaskState.COMPLETED)
+        for task in sorted(finished, key=lambda t: t.last_state_change):
+            collected.update(task.data)
+    return collected
 
 
 def cancel(workflow: BpmnWorkflow) -> None:

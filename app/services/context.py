@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock, SystemClock
 from app.db.session import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
-from app.engine.spec_cache import SpecCache
+from app.engine.decisions import LoadedDecision
+from app.engine.spec_cache import LRUCache, SpecCache
 from app.settings import Settings
 
 
@@ -21,6 +22,7 @@ class ServiceContext:
     session_factory: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
     specs: SpecCache = field(default_factory=SpecCache)
+    decisions: LRUCache[int, dict[str, LoadedDecision]] = field(default_factory=LRUCache)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.db.models import Deployment, DeploymentFile, ProcessVersion
+from app.db.models import DecisionVersion, Deployment, DeploymentFile, ProcessVersion
 from app.db.uow import UnitOfWork
+from app.engine.decisions import LoadedDecision, load_decisions
 from app.engine.definitions import ParsedProcess, SourceFile, parse_files
 from app.engine.errors import InvalidDefinition, Problem
 from app.services.context import ServiceContext
@@ -76,11 +78,24 @@ def _version_hash(process: ParsedProcess, forms: dict[str, dict[str, Any]]) -> s
     return digest.hexdigest()
 
 
-def check(files: list[SourceFile]) -> tuple[list[ParsedProcess], dict[str, dict[str, Any]]]:
+@dataclass(frozen=True)
+class CheckedDeployment:
+    processes: list[ParsedProcess]
+    forms: dict[str, dict[str, Any]]
+    decisions: dict[str, LoadedDecision]
+
+
+def check(files: list[SourceFile]) -> CheckedDeployment:
     """Parse and check a deployment without storing anything; raise `Invalid` with problems."""
     definitions, form_files, problems = _split(files)
     forms, form_problems = parse_form_files(form_files)
     problems.extend(form_problems)
+    decisions: dict[str, LoadedDecision] = {}
+    dmn_files = [f for f in definitions if f.name.lower().endswith(".dmn")]
+    try:
+        decisions = load_decisions(dmn_files)
+    except InvalidDefinition as exc:
+        problems.extend(exc.problems)
     parsed: list[ParsedProcess] = []
     if not definitions:
         problems.append(Problem("", "no .bpmn or .dmn file was given"))
@@ -92,13 +107,15 @@ def check(files: list[SourceFile]) -> tuple[list[ParsedProcess], dict[str, dict[
     for process in parsed:
         problems.extend(_forms_for(process, forms)[1])
     if problems:
+        unique = list(dict.fromkeys(problems))  # DMN files are checked twice; report once
         raise Invalid("the deployment is not valid",
-                      problems=[problem.as_dict() for problem in problems])
-    return parsed, forms
+                      problems=[problem.as_dict() for problem in unique])
+    return CheckedDeployment(parsed, forms, decisions)
 
 
 def deploy(ctx: ServiceContext, files: list[SourceFile], actor: str) -> DeploymentResult:
-    parsed, forms = check(files)
+    checked = check(files)
+    parsed, forms = checked.processes, checked.forms
     now = ctx.clock.now()
     results: list[DeployedProcess] = []
     with ctx.uow() as uow:
@@ -126,7 +143,8 @@ def deploy(ctx: ServiceContext, files: list[SourceFile], actor: str) -> Deployme
                 deployed_at=now, deployed_by=actor,
             ))
             results.append(DeployedProcess(process.key, version, process.name, True))
-        if not any(result.created for result in results):
+        decisions_created = _store_decisions(uow, files, checked.decisions, deployment.id, now)
+        if not decisions_created and not any(result.created for result in results):
             return DeploymentResult(None, results)
         try:
             uow.commit()
@@ -134,6 +152,39 @@ def deploy(ctx: ServiceContext, files: list[SourceFile], actor: str) -> Deployme
             raise Conflict("another deployment of the same process finished first; "
                            "deploy again") from None
     return DeploymentResult(deployment.id, results)
+
+
+def _store_decisions(uow: UnitOfWork, files: list[SourceFile],
+                     decisions: dict[str, LoadedDecision], deployment_id: int,
+                     now: dt.datetime) -> bool:
+    """Record a new version of each decision whose DMN file changed; True if any did."""
+    contents = {source.name: source.content for source in files}
+    created = False
+    for decision_id, loaded in sorted(decisions.items()):
+        content_hash = hashlib.sha256(contents.get(loaded.file, b"")).hexdigest()
+        latest = latest_decision(uow, decision_id)
+        if latest is not None and latest.content_hash == content_hash:
+            continue
+        uow.session.add(DecisionVersion(
+            decision_id=decision_id, version=(latest.version if latest else 0) + 1,
+            name=loaded.name, content_hash=content_hash, source_file=loaded.file,
+            deployment_id=deployment_id, deployed_at=now))
+        created = True
+    return created
+
+
+def latest_decision(uow: UnitOfWork, decision_id: str) -> DecisionVersion | None:
+    return uow.session.scalars(
+        select(DecisionVersion).where(DecisionVersion.decision_id == decision_id)
+        .order_by(DecisionVersion.version.desc()).limit(1)).first()
+
+
+def deployment_file(uow: UnitOfWork, deployment_id: int, name: str) -> bytes:
+    content = uow.session.scalars(select(DeploymentFile.content).where(
+        DeploymentFile.deployment_id == deployment_id, DeploymentFile.name == name)).first()
+    if content is None:
+        raise NotFound(f"the file '{name}' of deployment {deployment_id} is missing")
+    return content
 
 
 def _latest(uow: UnitOfWork, key: str) -> ProcessVersion | None:
@@ -182,10 +233,4 @@ def get_version(uow: UnitOfWork, key: str, version: int) -> ProcessVersion:
 
 
 def version_source(uow: UnitOfWork, version: ProcessVersion) -> bytes:
-    content = uow.session.scalars(select(DeploymentFile.content).where(
-        DeploymentFile.deployment_id == version.deployment_id,
-        DeploymentFile.name == version.source_file)).first()
-    if content is None:
-        raise NotFound(f"the source file of '{version.process_key}' version {version.version} "
-                       "is missing")
-    return content
+    return deployment_file(uow, version.deployment_id, version.source_file)

@@ -45,32 +45,38 @@ def ready_task_rows(uow: UnitOfWork, instance_id: str) -> list[HumanTask]:
         .order_by(HumanTask.created_at, HumanTask.id)))
 
 
+def start_in(ctx: ServiceContext, uow: UnitOfWork, process_key: str, business_key: str | None,
+             data: dict[str, Any], actor: str) -> InstanceState:
+    """Start an instance inside the caller's unit of work; the caller commits."""
+    now = ctx.clock.now()
+    version = deployments.latest_version(uow, process_key)
+    spec, subprocess_specs = steps.spec_bundle(ctx, uow, version.id)
+    workflow = runner.create(spec, subprocess_specs, data)
+    instance = ProcessInstance(
+        id=str(uuid.uuid4()), process_version_id=version.id, process_key=version.process_key,
+        version=version.version, business_key=business_key, status="running", state="",
+        serializer_version=SERIALIZER_VERSION, lock_version=1, created_at=now, updated_at=now,
+    )
+    try:
+        step = runner.run_engine(workflow)
+        uow.session.add(instance)
+        uow.session.flush()
+        timeline.record(uow, instance.id, "started", now, actor, detail={
+            "process_key": version.process_key, "version": version.version,
+            "business_key": business_key, "fields": sorted(data)})
+        steps.record_step(uow, instance, step, now, actor)
+        steps.save(uow, instance, workflow, now, actor)
+    except StepFailed as failure:
+        raise step_error(failure) from None
+    return InstanceState(instance, runner.data(workflow), [])
+
+
 def start(ctx: ServiceContext, process_key: str, business_key: str | None,
           data: dict[str, Any], actor: str) -> InstanceState:
-    now = ctx.clock.now()
     with ctx.uow() as uow:
-        version = deployments.latest_version(uow, process_key)
-        spec, subprocess_specs = steps.spec_bundle(ctx, uow, version.id)
-        workflow = runner.create(spec, subprocess_specs, data)
-        instance = ProcessInstance(
-            id=str(uuid.uuid4()), process_version_id=version.id, process_key=version.process_key,
-            version=version.version, business_key=business_key, status="running", state="",
-            serializer_version=SERIALIZER_VERSION, lock_version=1, created_at=now,
-            updated_at=now,
-        )
-        try:
-            step = runner.run_engine(workflow)
-            uow.session.add(instance)
-            uow.session.flush()
-            timeline.record(uow, instance.id, "started", now, actor, detail={
-                "process_key": version.process_key, "version": version.version,
-                "business_key": business_key, "fields": sorted(data)})
-            steps.record_step(uow, instance, step, now, actor)
-            steps.save(uow, instance, workflow, now, actor)
-        except StepFailed as failure:
-            raise step_error(failure) from None
-        steps.commit(uow, instance.id)
-        return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance.id))
+        state = start_in(ctx, uow, process_key, business_key, data, actor)
+        steps.commit(uow, state.instance.id)
+        return InstanceState(state.instance, state.data, ready_task_rows(uow, state.instance.id))
 
 
 def get(ctx: ServiceContext, instance_id: str) -> InstanceState:

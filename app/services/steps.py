@@ -19,7 +19,7 @@ from app.engine import runner
 from app.engine.errors import StepFailed
 from app.engine.serializer import SERIALIZER_VERSION
 from app.engine.spec_cache import SpecBundle
-from app.services import timeline
+from app.services import operators, timeline
 from app.services.context import ServiceContext
 from app.services.errors import Conflict
 
@@ -33,7 +33,7 @@ def spec_bundle(ctx: ServiceContext, uow: UnitOfWork, version_id: int) -> SpecBu
             raise LookupError(f"process version {version_id} is missing")
         return version.spec_json
 
-    return ctx.specs.get(version_id, load_json)
+    return ctx.specs.spec(version_id, load_json)
 
 
 def load_workflow(ctx: ServiceContext, uow: UnitOfWork,
@@ -44,9 +44,13 @@ def load_workflow(ctx: ServiceContext, uow: UnitOfWork,
 
 def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,
                 at: dt.datetime, actor: str | None) -> None:
-    for item in step.records:
-        timeline.record(uow, instance.id, item.kind, at, actor, element_id=item.element_id,
-                        detail={"element_name": item.element_name, **item.detail})
+    """Put what the engine did on the timeline and apply its service-task calls, in order."""
+    for item in step.items:
+        if isinstance(item, runner.OperatorCall):
+            operators.apply(uow, instance, item, at, actor)
+        else:
+            timeline.record(uow, instance.id, item.kind, at, actor, element_id=item.element_id,
+                            detail={"element_name": item.element_name, **item.detail})
 
 
 def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at: dt.datetime,

@@ -1,0 +1,170 @@
+"""Referrals and cases: the case register, escalations and urgent concerns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.api.deps import ActorDep, ContextDep
+from app.api.instances import EventPublic
+from app.api.schemas import ERROR_RESPONSES, Page, TaskSummary
+from app.services import cases
+from app.services.errors import Invalid
+
+router = APIRouter(tags=["cases"])
+
+Grade = Literal["catastrophic", "severe", "significant", "moderate", "low", "best_practice"]
+CaseStatus = Literal["screening", "awaiting_endorsement", "awaiting_national_panel", "in_review",
+                     "monitoring", "closed", "declined"]
+Route = Literal["extended", "concise", "single_agency", "audit"]
+ReferencePath = Path(min_length=1, max_length=20, description="The case reference")
+
+
+class ReferralFacts(BaseModel):
+    """The incident facts the grading matrix reads; a missing fact means false or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    abuse_or_neglect: bool = False
+    child_died: bool = False
+    seriously_harmed: bool = False
+    died_in_custody: bool = False
+    suspected_suicide: bool = False
+    hospital_admission_over_24h: bool = False
+    transported_to_hospital: bool = False
+    permanent_disability: bool = False
+    sexual_abuse_or_cse: bool = False
+    parent_domestic_homicide: bool = False
+    significant_self_harm: bool = False
+    parents_charged_neglect: bool = False
+    missing_education: bool = False
+    known_to_services: bool = False
+    minor_injury: bool = False
+    good_practice: bool = False
+    interagency_concern: Literal["none", "curiosity", "concern"] = "none"
+    compliance_failure: Literal["none", "minor", "internal", "professional", "statutory"] = "none"
+
+
+class ReferralCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    child_pseudonym: str = Field(min_length=1, max_length=100, examples=["Child A"])
+    agencies: list[str] = Field(min_length=1, max_length=30,
+                                examples=[["police", "health", "childrens_social_care"]])
+    incident_date: dt.date
+    summary: str = Field(min_length=1, max_length=10000)
+    facts: ReferralFacts = Field(default_factory=ReferralFacts)
+
+    @field_validator("agencies")
+    @classmethod
+    def _agencies_unique(cls, value: list[str]) -> list[str]:
+        cleaned = [agency.strip() for agency in value]
+        if any(not agency or len(agency) > 100 for agency in cleaned):
+            raise ValueError("each agency needs a name of 1 to 100 characters")
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("an agency is listed twice")
+        return cleaned
+
+
+class CasePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    reference: str
+    child_pseudonym: str
+    agencies: list[str]
+    incident_date: dt.date
+    summary: str
+    facts: dict[str, Any]
+    status: str
+    grade: str | None
+    route: str | None
+    review_type: str | None
+    statutory: bool | None
+    key_dates: dict[str, Any]
+    outcome: dict[str, Any]
+    referral_instance_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+class CaseDetail(CasePublic):
+    current_tasks: list[TaskSummary]
+
+
+class CaseEventPublic(EventPublic):
+    instance_id: str
+    process_key: str
+
+
+class EscalationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grade: Grade
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class ConcernCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field(min_length=1, max_length=10000)
+
+
+def _detail(view: cases.CaseView) -> CaseDetail:
+    return CaseDetail(**CasePublic.model_validate(view.case).model_dump(),
+                      current_tasks=[TaskSummary.model_validate(t) for t in view.tasks])
+
+
+@router.post("/api/v1/referrals", status_code=status.HTTP_201_CREATED, response_model=CaseDetail,
+             responses=ERROR_RESPONSES)
+def create_referral(ctx: ContextDep, actor: ActorDep, body: ReferralCreate) -> CaseDetail:
+    """Open a case (reference `LIR-YYYY-NNNN`), grade it and start screening."""
+    if body.incident_date > ctx.clock.now().date():
+        raise Invalid("incident_date is in the future", field="incident_date")
+    referral = cases.Referral(child_pseudonym=body.child_pseudonym, agencies=body.agencies,
+                              incident_date=body.incident_date, summary=body.summary,
+                              facts=body.facts.model_dump())
+    return _detail(cases.refer(ctx, referral, actor))
+
+
+@router.get("/api/v1/cases", response_model=Page[CasePublic])
+def list_cases(ctx: ContextDep, status: CaseStatus | None = None, grade: Grade | None = None,
+               route: Route | None = None, limit: int = Query(50, ge=1, le=500),
+               offset: int = Query(0, ge=0)) -> Page[CasePublic]:
+    rows, total = cases.list_cases(ctx, status, grade, route, limit, offset)
+    return Page[CasePublic](items=[CasePublic.model_validate(r) for r in rows], total=total,
+                            limit=limit, offset=offset)
+
+
+@router.get("/api/v1/cases/{reference}", response_model=CaseDetail, responses=ERROR_RESPONSES)
+def get_case(ctx: ContextDep, reference: str = ReferencePath) -> CaseDetail:
+    """Grade, route, status, key dates and the tasks open now."""
+    return _detail(cases.get(ctx, reference))
+
+
+@router.get("/api/v1/cases/{reference}/timeline", response_model=list[CaseEventPublic],
+            responses=ERROR_RESPONSES)
+def get_case_timeline(ctx: ContextDep, reference: str = ReferencePath) -> list[CaseEventPublic]:
+    """The case's processes together (referral, routes, concerns), in time order."""
+    return [CaseEventPublic(**EventPublic.model_validate(event).model_dump(),
+                            instance_id=event.instance_id, process_key=process_key)
+            for event, process_key in cases.timeline(ctx, reference)]
+
+
+@router.post("/api/v1/cases/{reference}/escalations", response_model=CaseDetail,
+             responses=ERROR_RESPONSES)
+def escalate_case(ctx: ContextDep, actor: ActorDep, body: EscalationCreate,
+                  reference: str = ReferencePath) -> CaseDetail:
+    """Raise the grade mid-route: the route is interrupted and the new grade's route starts."""
+    return _detail(cases.escalate(ctx, reference, body.grade, body.reason, actor))
+
+
+@router.post("/api/v1/cases/{reference}/concerns", status_code=status.HTTP_201_CREATED,
+             response_model=CaseDetail, responses=ERROR_RESPONSES)
+def raise_concern(ctx: ContextDep, actor: ActorDep, body: ConcernCreate,
+                  reference: str = ReferencePath) -> CaseDetail:
+    """An urgent protection concern: a task for the board manager; the review goes on."""
+    return _detail(cases.raise_concern(ctx, reference, body.description, actor))

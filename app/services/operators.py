@@ -1,0 +1,107 @@
+"""Service-task operators: the only way a BPMN route writes the domain tables.
+
+A route calls one with `spiffworkflow:serviceTaskOperator id="case_update"` and parameters (Python
+expressions evaluated against the task data). The engine records each call; `apply` runs them in
+the step's transaction, so a failed step leaves no trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from app.db.models import ProcessInstance, ReviewCase
+from app.db.uow import UnitOfWork
+from app.engine.errors import StepFailed
+from app.engine.scripting import OperatorCall
+from app.services import timeline
+from app.services.vocabulary import CASE_STATUSES, CLOSED_STATUSES, GRADES, ROUTES
+
+Handler = Callable[[UnitOfWork, ProcessInstance, dict[str, Any], dt.datetime, str | None], None]
+
+CASE_FIELDS = {"status": CASE_STATUSES, "grade": GRADES, "route": ROUTES}
+
+
+def case_for(uow: UnitOfWork, instance: ProcessInstance) -> ReviewCase:
+    case = uow.session.scalars(select(ReviewCase).where(
+        ReviewCase.reference == instance.business_key)).first()
+    if case is None:
+        raise ValueError(f"no case has the reference '{instance.business_key}'")
+    return case
+
+
+def _case_update(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
+                 at: dt.datetime, actor: str | None) -> None:
+    case = case_for(uow, instance)
+    changed: dict[str, Any] = {}
+    for name, allowed in CASE_FIELDS.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if value not in allowed:
+            raise ValueError(f"{name} '{value}' is not one of {', '.join(allowed)}")
+        if getattr(case, name) != value:
+            setattr(case, name, value)
+            changed[name] = value
+    for name in ("review_type", "statutory"):
+        if params.get(name) is not None and getattr(case, name) != params[name]:
+            setattr(case, name, params[name])
+            changed[name] = params[name]
+    if params.get("key_dates"):
+        if not isinstance(params["key_dates"], dict):
+            raise ValueError("key_dates must be a mapping of name to date")
+        case.key_dates = {**case.key_dates, **params["key_dates"]}
+        changed["key_dates"] = params["key_dates"]
+    if "status" in changed:
+        case.closed_at = at if changed["status"] in CLOSED_STATUSES else None
+    if changed:
+        case.updated_at = at
+        timeline.record(uow, instance.id, "case_updated", at, actor, detail=changed)
+
+
+def _record_decision(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
+                     at: dt.datetime, actor: str | None) -> None:
+    if not params.get("decision"):
+        raise ValueError("record_decision needs a 'decision' parameter naming the decision")
+    timeline.record(uow, instance.id, "decision_recorded", at, actor, detail=params)
+
+
+def _notify(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
+            at: dt.datetime, actor: str | None) -> None:
+    if not params.get("recipient"):
+        raise ValueError("notify needs a 'recipient' parameter")
+    timeline.record(uow, instance.id, "notification_sent", at, actor, detail=params)
+
+
+def _record_outcome(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
+                    at: dt.datetime, actor: str | None) -> None:
+    case = case_for(uow, instance)
+    outcome = {key: value for key, value in params.items() if value is not None}
+    case.outcome = {**case.outcome, **outcome}
+    case.updated_at = at
+    timeline.record(uow, instance.id, "outcome_recorded", at, actor,
+                    detail={"fields": sorted(outcome)})
+
+
+OPERATORS: dict[str, Handler] = {
+    "case_update": _case_update,
+    "record_decision": _record_decision,
+    "notify": _notify,
+    "record_outcome": _record_outcome,
+}
+
+
+def apply(uow: UnitOfWork, instance: ProcessInstance, call: OperatorCall, at: dt.datetime,
+          actor: str | None) -> None:
+    handler = OPERATORS.get(call.name)
+    if handler is None:
+        raise StepFailed(f"unknown service operator '{call.name}'; known: "
+                         f"{', '.join(sorted(OPERATORS))}", call.element_id, call.element_name)
+    try:
+        handler(uow, instance, call.params, at, actor)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StepFailed(f"operator '{call.name}' failed: {exc}", call.element_id,
+                         call.element_name) from None
