@@ -20,11 +20,21 @@ def make_engine(url: str, sqlite_busy_timeout: float = 30.0) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the driver, begin transactions (see _begin below).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            # The driver would begin only at the first write, so the reads of one command
+            # could see different snapshots. One BEGIN per transaction gives each command a
+            # single snapshot; a write after another writer's commit then fails ("database is
+            # locked"), which the service layer turns into a 409.
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -35,17 +35,17 @@ def parse_form_files(files: list[SourceFile]) -> tuple[dict[str, dict[str, Any]]
     return forms, problems
 
 
-def _field_name(error_path: list[Any], error: Any) -> str:
+def _errors(error: Any) -> list[dict[str, str]]:
+    path = [str(part) for part in error.absolute_path]
     if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [name for name in error.validator_value if name not in error.instance]
-        error_path = [*error_path, missing[0] if missing else ""]
-    return ".".join(str(part) for part in error_path) or "(form)"
+        return [{"field": ".".join([*path, name]), "message": f"'{name}' is required"}
+                for name in error.validator_value if name not in error.instance]
+    return [{"field": ".".join(path) or "(form)", "message": error.message}]
 
 
 def validate_submission(schema: dict[str, Any], data: dict[str, Any]) -> list[dict[str, str]]:
-    """Return one error per failing field, named by its path in the form."""
+    """Return one error per failing field, named by its path in the form (`a.0.b`)."""
     validator_class = validators.validator_for(schema, default=Draft202012Validator)
     validator = validator_class(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    return [{"field": _field_name(list(error.absolute_path), error), "message": error.message}
-            for error in errors]
+    found = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    return [item for error in found for item in _errors(error)]

@@ -59,7 +59,8 @@ def _case_update(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, A
         case.closed_at = at if changed["status"] in CLOSED_STATUSES else None
     if changed:
         case.updated_at = at
-        timeline.record(uow, instance.id, "case_updated", at, actor, detail=changed)
+        reason = {"reason": params["reason"]} if params.get("reason") else {}
+        timeline.record(uow, instance.id, "case_updated", at, actor, detail={**changed, **reason})
 
 
 def _record_decision(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],

@@ -10,7 +10,7 @@ import datetime as dt
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import delete, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db.models import HumanTask, MessageSubscription, ProcessInstance, ProcessVersion
@@ -114,7 +114,7 @@ def commit(uow: UnitOfWork, instance_id: str) -> None:
     """Commit; a concurrent change to the same instance becomes a `Conflict`."""
     try:
         uow.commit()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
         uow.rollback()
         raise Conflict("the instance was changed by someone else at the same moment; "
                        "reload it and try again", instance_id=instance_id) from None
