@@ -55,6 +55,26 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on")]
                 port=port or settings.port, log_level="info")
 
 
+@cli.command()
+def worker() -> None:
+    """Run the timer worker: fire due timers until stopped (Ctrl-C)."""
+    import signal
+
+    from app.services.context import build_context
+    from app.worker import Worker
+
+    settings = get_settings()
+    context = build_context(settings)
+    loop = Worker(context, settings.worker_poll_seconds)
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop())
+    try:
+        loop.run()
+    except KeyboardInterrupt:
+        loop.stop()
+    finally:
+        context.close()
+
+
 @db_cli.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Migrate the database to the latest schema."""

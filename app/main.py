@@ -21,6 +21,7 @@ from app.api import (
 from app.api.limits import BodySizeLimit
 from app.services.context import ServiceContext, build_context
 from app.settings import Settings, get_settings
+from app.worker import Worker
 
 DESCRIPTION = """Runs a Safeguarding Children Board's learning and improvement reviews as BPMN.
 
@@ -37,9 +38,15 @@ def create_app(settings: Settings | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = context is None
         app.state.context = context or build_context(settings)
+        worker = Worker(app.state.context, settings.worker_poll_seconds) \
+            if owned and settings.embedded_worker else None
+        thread = worker.start_thread() if worker else None
         try:
             yield
         finally:
+            if worker and thread:
+                worker.stop()
+                thread.join(timeout=30)
             if owned:
                 app.state.context.close()
 

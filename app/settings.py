@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     spec_cache_size: int = 256
     page_size_limit: int = 500
     sqlite_busy_timeout_seconds: float = 30.0
+    embedded_worker: bool = Field(True, description="run the timer worker inside `serve`")
+    worker_poll_seconds: float = Field(2.0, gt=0, le=300)
+    calendar_region: str = Field("ENG", description="bank holidays: ENG, WLS, SCT or NIR")
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

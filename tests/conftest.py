@@ -49,6 +49,8 @@ def _postgresql_url() -> Iterator[str]:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # Durability is not under test; without a flush to disk per commit the suite runs faster.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)

@@ -41,6 +41,7 @@ def list_tasks(
     process_key: str | None = Query(None, max_length=255),
     due_before: dt.datetime | None = None,
     due_after: dt.datetime | None = None,
+    overdue: bool | None = Query(None, description="true: only ready tasks past their due time"),
     sort: Literal["due_at", "-due_at", "created_at", "-created_at", "title"] = "created_at",
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
@@ -50,7 +51,8 @@ def list_tasks(
             raise Invalid(f"{name} needs a time zone, such as Z or +00:00", field=name)
     filters = tasks.TaskFilter(state=state, lane=lane, instance_id=instance_id,
                                business_key=business_key, process_key=process_key,
-                               due_before=due_before, due_after=due_after)
+                               due_before=due_before, due_after=due_after,
+                               overdue_at=ctx.clock.now() if overdue else None)
     rows, total = tasks.list_tasks(ctx, filters, sort, limit, offset)
     return Page[TaskSummary](items=[TaskSummary.model_validate(r) for r in rows], total=total,
                              limit=limit, offset=offset)

@@ -13,10 +13,12 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from app.engine.errors import InvalidDefinition, Problem
+from app.engine.parser import ReviewflowBpmnParser
 from app.engine.serializer import spec_to_json
+from app.engine.timer_expressions import rewrite_timer_literals
 from app.engine.xml import parse_document
 
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -147,7 +149,7 @@ def parse_files(files: list[SourceFile], validate_schema: bool = True) -> list[P
     """
     if not files:
         raise InvalidDefinition([Problem("", "no files were given")])
-    parser = SpiffBpmnParser(validator=VALIDATOR if validate_schema else None)
+    parser = ReviewflowBpmnParser(validator=VALIDATOR if validate_schema else None)
     problems: list[Problem] = []
     roots: dict[str, tuple[str, etree._Element]] = {}
     for source in files:
@@ -171,6 +173,7 @@ def parse_files(files: list[SourceFile], validate_schema: bool = True) -> list[P
                 if reference_problems:
                     problems.extend(reference_problems)
                     continue
+                rewrite_timer_literals(root)
                 parser.add_bpmn_xml(root.getroottree(), filename=name)
         except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError) as exc:
             problems.append(_problem_from(exc, name))

@@ -5,6 +5,7 @@ Each function works on an in-memory `BpmnWorkflow`; saving is the service layer'
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -13,19 +14,30 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 
+from app.engine import timers
+from app.engine.calendar import WorkingCalendar
 from app.engine.decisions import applied_rules
 from app.engine.definitions import FORM_PROPERTY
 from app.engine.errors import NoMatchingEvent, StepFailed, TaskNotReady, UnknownTask
-from app.engine.scripting import OperatorCall, ReviewflowScriptEngine, build_script_engine
+from app.engine.scripting import (
+    DEFAULT_CALENDAR,
+    Now,
+    OperatorCall,
+    ReviewflowScriptEngine,
+    build_script_engine,
+    system_now,
+)
 
 __all__ = ["OperatorCall", "ReadyTask", "Step", "StepRecord"]
 from app.engine.serializer import workflow_from_json, workflow_to_json
 
+MAX_ENGINE_ROUNDS = 100
 AGENCY_LANE = "agency_lead"
 """Tasks in this lane belong to one agency: the `agency` in their data (a multi-instance item)."""
 
@@ -51,6 +63,7 @@ class ReadyTask:
     form: str | None
     instructions: str | None
     agency: str | None
+    due_at: dt.datetime | None = None
 
 
 @dataclass
@@ -85,6 +98,9 @@ class Step:
                 "matched_rules": self._decisions.pop(task.id, []),
                 "outputs": outputs,
             }))
+        elif isinstance(getattr(spec, "event_definition", None), TimerEventDefinition):
+            self.items.append(StepRecord("timer_fired", bpmn_id, name, {
+                "timer": getattr(spec.event_definition, "expression", None)}))
         elif isinstance(spec, ExclusiveGateway | InclusiveGateway) and len(spec.outputs) > 1:
             taken = [child.task_spec.bpmn_id for child in task.children
                      if child.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
@@ -109,17 +125,19 @@ def _translate(exc: Exception, fallback_task: Task | None = None) -> StepFailed:
 
 
 def create(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],
-           data: dict[str, Any]) -> BpmnWorkflow:
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=build_script_engine())
+           data: dict[str, Any], now: Now = system_now,
+           calendar: WorkingCalendar = DEFAULT_CALENDAR) -> BpmnWorkflow:
+    engine = build_script_engine(now, calendar)
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
     return workflow
 
 
-def load(state: str, spec: BpmnProcessSpec,
-         subprocess_specs: dict[str, BpmnProcessSpec]) -> BpmnWorkflow:
+def load(state: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],
+         now: Now = system_now, calendar: WorkingCalendar = DEFAULT_CALENDAR) -> BpmnWorkflow:
     workflow = workflow_from_json(state, spec, subprocess_specs)
-    workflow.script_engine = build_script_engine()
+    workflow.script_engine = build_script_engine(now, calendar)
     return workflow
 
 
@@ -144,10 +162,22 @@ def run_engine(workflow: BpmnWorkflow, step: Step | None = None) -> Step:
         step.before(task)
 
     try:
-        workflow.do_engine_steps(will_complete_task=before, did_complete_task=step.after)
+        for _round in range(MAX_ENGINE_ROUNDS):
+            workflow.do_engine_steps(will_complete_task=before, did_complete_task=step.after)
+            # do_engine_steps refreshes timers last; a timer that fired then is ready but not
+            # yet run, so go round again until nothing the engine can run is left.
+            if not workflow.get_tasks(state=TaskState.READY, manual=False):
+                break
     except (SpiffWorkflowException, Exception) as exc:
         raise _translate(exc, current[0] if current else None) from exc
     return step
+
+
+def next_timer_at(workflow: BpmnWorkflow) -> dt.datetime | None:
+    """The earliest moment a waiting timer of the workflow is due, if it waits for one."""
+    due = [moment for task in workflow.event_manager.tasks.values()
+           if (moment := timers.due_at(task)) is not None]
+    return min(due) if due else None
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str) -> Task:
@@ -222,6 +252,7 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
         properties = extensions.get("properties", {}) or {}
         agency = task.data.get("agency") if spec.lane == AGENCY_LANE else None
         tasks.append(ReadyTask(
+            due_at=_due_at(task, properties),
             id=str(task.id),
             bpmn_id=spec.bpmn_id,
             title=spec.bpmn_name or spec.bpmn_id,
@@ -231,6 +262,46 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
             agency=agency if isinstance(agency, str) else None,
         ))
     return tasks
+
+
+def _due_at(task: Task, properties: dict[str, str]) -> dt.datetime | None:
+    """When a user task is due, from one of its properties.
+
+    `dueIn` an ISO duration from now (`P5D`, `PT48H`); `dueInWorkingDays` a number of working days
+    from now; `dueDate` an expression giving a date or date-time (`report_due`,
+    `add_months(referred_on, 1)`). A date alone is due at the end of that day (UTC).
+    """
+    engine = task.workflow.script_engine
+    if not isinstance(engine, ReviewflowScriptEngine):
+        return None
+    spec = task.task_spec
+    try:
+        if properties.get("dueIn"):
+            parsed = TimerEventDefinition.parse_iso_duration(properties["dueIn"].strip())
+            now = engine.now()
+            return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        if properties.get("dueInWorkingDays"):
+            days = engine.evaluate(task, properties["dueInWorkingDays"])
+            result = engine.calendar.add_working_days(engine.now(), int(days))
+            return result if isinstance(result, dt.datetime) else None
+        if properties.get("dueDate"):
+            return _as_due(engine.evaluate(task, properties["dueDate"]))
+    except (SpiffWorkflowException, Exception) as exc:
+        raise StepFailed(f"the task's due date cannot be worked out: {exc}", spec.bpmn_id,
+                         spec.bpmn_name) from exc
+    return None
+
+
+def _as_due(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value + dt.timedelta(days=1), dt.time(), dt.UTC)
+    raise ValueError(f"expected a date, got {value!r}")
 
 
 def status(workflow: BpmnWorkflow) -> str:

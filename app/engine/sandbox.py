@@ -13,13 +13,15 @@ its data semantics (what a script reads and what is written back to the task dat
   or functions (almost every condition) pays nothing. This works in worker threads (no
   signals) and cannot be switched off by the script: a `sys.settrace` hook is removed by
   CPython as soon as it raises, after which an `except:` or `finally:` loop would run forever,
-  while `_tick_()` keeps raising at every step;
+  while `_tick_()` keeps raising at every step. Trusted Python helpers offered as environment
+  globals have no ticks, so they alone run under a deadline-checking `sys.settrace` hook;
 * refuses single operations that would build huge values from small inputs (`'a' * 10**10`,
   `10**10**10`, `1 << 10**10`, `range(10**12)`, `'{:>9999999999}'`, `s.replace('a', s)`, ...).
 
-Known limits: growth by repeated doubling in a loop (`x = x + x`, `l.extend(l)`) is only bounded
-by the time limit, and one call of a C builtin on large data (`sorted`, `sum`, `in` on a big
-list) cannot be interrupted. A hard memory/CPU ceiling needs a process-level limit.
+Known limits: growth by repeated doubling in a loop (`x = x + x`, `l.extend(l)`) or building
+many large values in a loop is only bounded by the time limit, and one call of a C builtin on
+large data (`sorted`, `sum`, `in` on a big list) cannot be interrupted. A hard memory/CPU
+ceiling needs a process-level limit (container memory limit, or scripts in a subprocess).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from types import CodeType, FrameType, FunctionType, ModuleType
+from types import CodeType, FrameType, FunctionType, MethodType, ModuleType
 from typing import Any, Literal, NamedTuple
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
@@ -62,6 +64,7 @@ __all__ = [
     "MAX_FORMAT_WIDTH",
     "MAX_INT_BITS",
     "MAX_SEQUENCE_LENGTH",
+    "SAFE_BUILTINS",
     "Mode",
     "Namespace",
     "SandboxError",
@@ -892,11 +895,12 @@ def _interruptible(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _expose(value: Any) -> Any:
-    """How an environment global is offered: modules as namespaces, Python functions made
-    interruptible, everything else as is."""
+    """How an environment global is offered: modules as namespaces, Python functions and
+    bound methods made interruptible, everything else as is."""
     if isinstance(value, ModuleType):
         return module_namespace(value)
-    if isinstance(value, FunctionType):
+    if isinstance(value, FunctionType) or (
+            isinstance(value, MethodType) and isinstance(value.__func__, FunctionType)):
         return _interruptible(value)
     return value
 

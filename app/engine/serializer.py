@@ -11,11 +11,16 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    TimerConditionalEventDefinitionConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from app.engine.timers import CLOCKED
 
 SERIALIZER_VERSION = VERSION
 
@@ -44,6 +49,8 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
 
 _CONFIG = dict(SPIFF_CONFIG)
 _CONFIG[BpmnWorkflow] = SpeclessWorkflowConverter
+for _clocked in CLOCKED.values():
+    _CONFIG[_clocked] = TimerConditionalEventDefinitionConverter
 _REGISTRY = BpmnWorkflowSerializer.configure(_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 

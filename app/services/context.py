@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock, SystemClock
 from app.db.session import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
+from app.engine.calendar import WorkingCalendar
 from app.engine.decisions import LoadedDecision
 from app.engine.spec_cache import LRUCache, SpecCache
 from app.settings import Settings
@@ -23,6 +24,7 @@ class ServiceContext:
     clock: Clock = field(default_factory=SystemClock)
     specs: SpecCache = field(default_factory=SpecCache)
     decisions: LRUCache[int, dict[str, LoadedDecision]] = field(default_factory=LRUCache)
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -39,4 +41,5 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
         session_factory=make_session_factory(engine),
         clock=clock or SystemClock(),
         specs=SpecCache(settings.spec_cache_size),
+        calendar=WorkingCalendar(settings.calendar_region),
     )

@@ -15,6 +15,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.db.models import HumanTask, MessageSubscription, ProcessInstance, ProcessVersion
 from app.db.uow import UnitOfWork
+
+__all__ = ["UnitOfWork", "commit", "load_workflow", "record_step", "save", "spec_bundle"]
 from app.engine import runner
 from app.engine.errors import StepFailed
 from app.engine.serializer import SERIALIZER_VERSION
@@ -39,7 +41,7 @@ def spec_bundle(ctx: ServiceContext, uow: UnitOfWork, version_id: int) -> SpecBu
 def load_workflow(ctx: ServiceContext, uow: UnitOfWork,
                   instance: ProcessInstance) -> BpmnWorkflow:
     spec, subprocess_specs = spec_bundle(ctx, uow, instance.process_version_id)
-    return runner.load(instance.state, spec, subprocess_specs)
+    return runner.load(instance.state, spec, subprocess_specs, ctx.clock.now, ctx.calendar)
 
 
 def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,
@@ -63,6 +65,8 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
     instance.updated_at = at
     if instance.status != "error":
         instance.error = None
+    waiting = instance.status not in FINAL_STATUSES and instance.status != "error"
+    instance.next_timer_at = runner.next_timer_at(workflow) if waiting else None
     _sync_tasks(uow, instance, workflow, at, actor)
     _sync_subscriptions(uow, instance, workflow)
     if instance.status in FINAL_STATUSES and previous_status not in FINAL_STATUSES:
@@ -90,10 +94,12 @@ def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkfl
             id=task_id, instance_id=instance.id, process_key=instance.process_key,
             business_key=instance.business_key, bpmn_id=task.bpmn_id, title=task.title,
             lane=task.lane, agency=task.agency, state="ready", form_name=task.form,
-            instructions=task.instructions, created_at=at,
+            instructions=task.instructions, due_at=task.due_at, created_at=at,
         ))
         timeline.record(uow, instance.id, "task_ready", at, actor, element_id=task.bpmn_id,
-                        task_id=task_id, detail={"title": task.title, "lane": task.lane})
+                        task_id=task_id, detail={
+                            "title": task.title, "lane": task.lane, "agency": task.agency,
+                            "due_at": task.due_at.isoformat() if task.due_at else None})
 
 
 def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance,

@@ -36,6 +36,8 @@ class TaskFilter:
     process_key: str | None = None
     due_before: dt.datetime | None = None
     due_after: dt.datetime | None = None
+    overdue_at: dt.datetime | None = None
+    """When set, only ready tasks whose due time is before this moment."""
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         for column, value in ((HumanTask.state, self.state), (HumanTask.lane, self.lane),
@@ -48,6 +50,8 @@ class TaskFilter:
             query = query.where(HumanTask.due_at < self.due_before)
         if self.due_after is not None:
             query = query.where(HumanTask.due_at > self.due_after)
+        if self.overdue_at is not None:
+            query = query.where(HumanTask.state == "ready", HumanTask.due_at < self.overdue_at)
         return query
 
 

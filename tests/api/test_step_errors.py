@@ -70,7 +70,7 @@ def test_failure_at_start_creates_nothing(client: TestClient) -> None:
 
 
 def test_data_that_cannot_be_saved_is_a_step_error(client: TestClient) -> None:
-    bpmn = AT_START.replace(b"result = 10 / divisor", b"result = object()").replace(
+    bpmn = AT_START.replace(b"result = 10 / divisor", b"result = range(3)").replace(
         b'id="divide_at_start"', b'id="set_maker"')
     response = client.post("/api/v1/deployments",
                            files=[("files", ("sets.bpmn", bpmn, "application/xml"))])
