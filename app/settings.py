@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     def forms_dir(self) -> Path:
         return self.processes_dir / "forms"
 
+    @property
+    def clocks_file(self) -> Path:
+        """The statutory clocks and commissioning deadlines the routes read."""
+        return self.processes_dir / "clocks.json"
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.api.deps import ActorDep, ContextDep
 from app.api.instances import EventPublic
 from app.api.schemas import ERROR_RESPONSES, Page, TaskSummary
-from app.services import cases
+from app.services import cases, deadlines
 from app.services.errors import Invalid
 
 router = APIRouter(tags=["cases"])
@@ -100,6 +100,18 @@ class CaseEventPublic(EventPublic):
     process_key: str
 
 
+class DeadlinePublic(BaseModel):
+    id: str
+    label: str
+    statutory: bool
+    kind: str = Field(description="deadline, or minimum (a period that must pass, such as "
+                                   "how long a report stays published)")
+    due: dt.date | None
+    state: Literal["met", "pending", "overdue", "not_started"]
+    met_on: dt.date | None
+    late: bool
+
+
 class EscalationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -152,6 +164,13 @@ def get_case_timeline(ctx: ContextDep, reference: str = ReferencePath) -> list[C
     return [CaseEventPublic(**EventPublic.model_validate(event).model_dump(),
                             instance_id=event.instance_id, process_key=process_key)
             for event, process_key in cases.timeline(ctx, reference)]
+
+
+@router.get("/api/v1/cases/{reference}/deadlines", response_model=list[DeadlinePublic],
+            responses=ERROR_RESPONSES)
+def get_case_deadlines(ctx: ContextDep, reference: str = ReferencePath) -> list[DeadlinePublic]:
+    """Every statutory clock and commissioning deadline: due date, state, and when it was met."""
+    return [DeadlinePublic(**vars(deadline)) for deadline in deadlines.for_case(ctx, reference)]
 
 
 @router.post("/api/v1/cases/{reference}/escalations", response_model=CaseDetail,

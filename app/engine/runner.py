@@ -21,21 +21,19 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 
 from app.engine import timers
-from app.engine.calendar import WorkingCalendar
 from app.engine.decisions import applied_rules
 from app.engine.definitions import FORM_PROPERTY
 from app.engine.errors import NoMatchingEvent, StepFailed, TaskNotReady, UnknownTask
 from app.engine.scripting import (
-    DEFAULT_CALENDAR,
-    Now,
+    EngineEnv,
     OperatorCall,
     ReviewflowScriptEngine,
     build_script_engine,
-    system_now,
+    due_moment,
 )
-
-__all__ = ["OperatorCall", "ReadyTask", "Step", "StepRecord"]
 from app.engine.serializer import workflow_from_json, workflow_to_json
+
+__all__ = ["EngineEnv", "OperatorCall", "ReadyTask", "Step", "StepRecord"]
 
 MAX_ENGINE_ROUNDS = 100
 AGENCY_LANE = "agency_lead"
@@ -125,19 +123,17 @@ def _translate(exc: Exception, fallback_task: Task | None = None) -> StepFailed:
 
 
 def create(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],
-           data: dict[str, Any], now: Now = system_now,
-           calendar: WorkingCalendar = DEFAULT_CALENDAR) -> BpmnWorkflow:
-    engine = build_script_engine(now, calendar)
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+           data: dict[str, Any], env: EngineEnv | None = None) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=build_script_engine(env))
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
     return workflow
 
 
 def load(state: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],
-         now: Now = system_now, calendar: WorkingCalendar = DEFAULT_CALENDAR) -> BpmnWorkflow:
+         env: EngineEnv | None = None) -> BpmnWorkflow:
     workflow = workflow_from_json(state, spec, subprocess_specs)
-    workflow.script_engine = build_script_engine(now, calendar)
+    workflow.script_engine = build_script_engine(env)
     return workflow
 
 
@@ -295,13 +291,9 @@ def _due_at(task: Task, properties: dict[str, str]) -> dt.datetime | None:
 def _as_due(value: Any) -> dt.datetime | None:
     if value in (None, ""):
         return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    if isinstance(value, dt.date):
-        return dt.datetime.combine(value + dt.timedelta(days=1), dt.time(), dt.UTC)
-    raise ValueError(f"expected a date, got {value!r}")
+    if not isinstance(value, str | dt.date):
+        raise ValueError(f"expected a date, got {value!r}")
+    return due_moment(value)
 
 
 def status(workflow: BpmnWorkflow) -> str:

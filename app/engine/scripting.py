@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.task import Task
 
 from app.engine.calendar import WorkingCalendar
+from app.engine.clock_rules import EMPTY_RULES, ClockRules
 from app.engine.sandbox import SandboxedEnvironment, SandboxedScriptEngine
 from app.engine.timer_expressions import expression_helpers
 
@@ -62,8 +63,44 @@ class ReviewflowScriptEngine(SandboxedScriptEngine):
         return calls
 
 
-def build_script_engine(now: Now = system_now, calendar: WorkingCalendar = DEFAULT_CALENDAR,
-                        time_limit: float = SCRIPT_TIME_LIMIT) -> ReviewflowScriptEngine:
-    helpers = expression_helpers(calendar, now=now)
-    return ReviewflowScriptEngine(SandboxedEnvironment(helpers, time_limit=time_limit), now,
-                                  calendar)
+def due_moment(value: str | dt.date | dt.datetime) -> dt.datetime:
+    """A date is due at the end of that day (UTC); a date-time is due at that moment."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.combine(value + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
+@dataclass(frozen=True)
+class EngineEnv:
+    """What scripts and timers see of the world: the clock, the calendar, the deadline rules."""
+
+    now: Now = system_now
+    calendar: WorkingCalendar = DEFAULT_CALENDAR
+    clock_rules: ClockRules = field(default_factory=lambda: EMPTY_RULES)
+    time_limit: float = SCRIPT_TIME_LIMIT
+
+
+def build_script_engine(env: EngineEnv | None = None) -> ReviewflowScriptEngine:
+    env = env or EngineEnv()
+    helpers = expression_helpers(env.calendar, now=env.now)
+    rules, calendar = env.clock_rules, env.calendar
+
+    def clock_due(clock_id: str, start: str) -> str:
+        """The due date of a configured clock counted from `start` (an ISO date)."""
+        rule = rules.get(clock_id)
+        anchor = rule.from_ or rule.on or rule.before or ""
+        due = rule.due({anchor: start}, calendar)
+        if due is None:
+            raise ValueError(f"clock '{clock_id}' needs a start date")
+        return due
+
+    def due_time(day: str) -> str:
+        """The moment a due date passes: the end of that day, UTC (a `timeDate` value)."""
+        return due_moment(day).isoformat()
+
+    helpers["clock_due"] = clock_due
+    helpers["due_time"] = due_time
+    return ReviewflowScriptEngine(SandboxedEnvironment(helpers, time_limit=env.time_limit),
+                                  env.now, env.calendar)

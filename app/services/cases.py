@@ -63,7 +63,8 @@ def refer(ctx: ServiceContext, referral: Referral, actor: str) -> CaseView:
                 uow.session.flush()
             except IntegrityError:
                 continue
-            data = {"reference": case.reference, "child_pseudonym": referral.child_pseudonym,
+            data = {"reference": case.reference, "referred_on": now.date().isoformat(),
+                    "child_pseudonym": referral.child_pseudonym,
                     "agencies": referral.agencies,
                     "incident_date": referral.incident_date.isoformat(),
                     "summary": referral.summary, "facts": referral.facts, **referral.facts}

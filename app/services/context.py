@@ -11,7 +11,9 @@ from app.clock import Clock, SystemClock
 from app.db.session import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
 from app.engine.calendar import WorkingCalendar
+from app.engine.clock_rules import EMPTY_RULES, ClockRules, load_rules
 from app.engine.decisions import LoadedDecision
+from app.engine.scripting import EngineEnv
 from app.engine.spec_cache import LRUCache, SpecCache
 from app.settings import Settings
 
@@ -25,6 +27,12 @@ class ServiceContext:
     specs: SpecCache = field(default_factory=SpecCache)
     decisions: LRUCache[int, dict[str, LoadedDecision]] = field(default_factory=LRUCache)
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    clock_rules: ClockRules = field(default_factory=lambda: EMPTY_RULES)
+
+    @property
+    def engine_env(self) -> EngineEnv:
+        return EngineEnv(now=self.clock.now, calendar=self.calendar,
+                         clock_rules=self.clock_rules)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -42,4 +50,6 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
         clock=clock or SystemClock(),
         specs=SpecCache(settings.spec_cache_size),
         calendar=WorkingCalendar(settings.calendar_region),
+        clock_rules=load_rules(settings.clocks_file) if settings.clocks_file.exists()
+        else EMPTY_RULES,
     )

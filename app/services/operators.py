@@ -53,8 +53,10 @@ def _case_update(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, A
     if params.get("key_dates"):
         if not isinstance(params["key_dates"], dict):
             raise ValueError("key_dates must be a mapping of name to date")
-        case.key_dates = {**case.key_dates, **params["key_dates"]}
-        changed["key_dates"] = params["key_dates"]
+        dates = {name: str(day) for name, day in params["key_dates"].items() if day}
+        if dates:
+            case.key_dates = {**case.key_dates, **dates}
+            changed["key_dates"] = dates
     if "status" in changed:
         case.closed_at = at if changed["status"] in CLOSED_STATUSES else None
     if changed:
@@ -82,6 +84,7 @@ def _record_outcome(uow: UnitOfWork, instance: ProcessInstance, params: dict[str
     case = case_for(uow, instance)
     outcome = {key: value for key, value in params.items() if value is not None}
     case.outcome = {**case.outcome, **outcome}
+    case.key_dates = {**case.key_dates, "review_completed": at.date().isoformat()}
     case.updated_at = at
     timeline.record(uow, instance.id, "outcome_recorded", at, actor,
                     detail={"fields": sorted(outcome)})

@@ -41,7 +41,7 @@ def spec_bundle(ctx: ServiceContext, uow: UnitOfWork, version_id: int) -> SpecBu
 def load_workflow(ctx: ServiceContext, uow: UnitOfWork,
                   instance: ProcessInstance) -> BpmnWorkflow:
     spec, subprocess_specs = spec_bundle(ctx, uow, instance.process_version_id)
-    return runner.load(instance.state, spec, subprocess_specs, ctx.clock.now, ctx.calendar)
+    return runner.load(instance.state, spec, subprocess_specs, ctx.engine_env)
 
 
 def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,
