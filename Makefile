@@ -24,6 +24,7 @@ deploy: migrate
 	REVIEWFLOW_DATABASE_URL=$(DB_URL) REVIEWFLOW_PROCESSES_DIR=processes $(BIN)/reviewflow deploy
 
 run: deploy
+	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow demo
 	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow serve --host 127.0.0.1 --port 8000
 
 lint: setup

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from app.auth.principal import Principal
 from app.engine.definitions import SourceFile
 from app.services.errors import ServiceError
 from app.settings import get_settings
@@ -17,6 +18,14 @@ cli = typer.Typer(help="Reviewflow: learning and improvement reviews as BPMN.",
                   no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+token_cli = typer.Typer(help="API tokens for agency systems and scripts.", no_args_is_help=True)
+cli.add_typer(token_cli, name="token")
+user_cli = typer.Typer(help="People who log in to the inbox.", no_args_is_help=True)
+cli.add_typer(user_cli, name="user")
+
+
+def _roles(value: str) -> list[str]:
+    return [role.strip() for role in value.split(",") if role.strip()]
 
 DEPLOYABLE = (".bpmn", ".dmn")
 
@@ -95,7 +104,8 @@ def deploy(paths: Annotated[list[Path] | None, typer.Argument(
     files = collect_files(paths or [get_settings().processes_dir])
     context = build_context(get_settings())
     try:
-        result = deployments.deploy(context, files, actor)
+        result = deployments.deploy(context, Principal(actor, frozenset({"designer"}), None,
+                                                       "system"), files)
     except ServiceError as error:
         _fail(error)
         return
@@ -104,6 +114,93 @@ def deploy(paths: Annotated[list[Path] | None, typer.Argument(
     for process in result.processes:
         state = "new version" if process.created else "unchanged"
         typer.echo(f"{process.key} v{process.version} ({state})")
+
+
+@token_cli.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the token")],
+    roles: Annotated[str, typer.Option(help="Comma-separated roles, e.g. agency_lead")],
+    agency: Annotated[str | None, typer.Option(help="The agency of an agency lead")] = None,
+    expires_days: Annotated[int | None, typer.Option(help="Expire after this many days")] = None,
+) -> None:
+    """Create a token and print it, and nothing else, once: it cannot be shown again."""
+    import datetime as dt
+
+    from app.auth import tokens
+    from app.services.context import build_context
+
+    context = build_context(get_settings())
+    try:
+        now = context.clock.now()
+        expires = now + dt.timedelta(days=expires_days) if expires_days else None
+        with context.uow() as uow:
+            token = tokens.create(uow.session, name, _roles(roles), agency, now, expires)
+            uow.commit()
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        context.close()
+    typer.echo(token)
+
+
+@token_cli.command("revoke")
+def token_revoke(name: Annotated[str, typer.Option(help="The token's name")]) -> None:
+    """Revoke every live token with this name."""
+    from app.auth import tokens
+    from app.services.context import build_context
+
+    context = build_context(get_settings())
+    try:
+        with context.uow() as uow:
+            count = tokens.revoke(uow.session, name, context.clock.now())
+            uow.commit()
+    finally:
+        context.close()
+    typer.echo(f"revoked {count} token(s)")
+
+
+@user_cli.command("create")
+def user_create(
+    name: Annotated[str, typer.Option(help="The login name")],
+    password: Annotated[str, typer.Option(help="At least 10 characters")],
+    roles: Annotated[str, typer.Option(help="Comma-separated roles")],
+    agency: Annotated[str | None, typer.Option(help="The agency of an agency lead")] = None,
+) -> None:
+    """Create a person who logs in to the inbox."""
+    from app.auth import users
+    from app.services.context import build_context
+
+    context = build_context(get_settings())
+    try:
+        with context.uow() as uow:
+            users.create(uow.session, name, password, _roles(roles), agency, context.clock.now())
+            uow.commit()
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        context.close()
+    typer.echo(f"created user {name}")
+
+
+@cli.command()
+def demo() -> None:
+    """Create demo logins and tokens for each role (once) and print them. Not for production."""
+    from app.services import demo as demo_accounts
+    from app.services.context import build_context
+
+    settings = get_settings()
+    if settings.environment == "production":
+        typer.echo("error: demo accounts are not made in production", err=True)
+        raise typer.Exit(1)
+    context = build_context(settings)
+    try:
+        lines = demo_accounts.ensure(context)
+    finally:
+        context.close()
+    for line in lines:
+        typer.echo(line)
 
 
 @cli.command()

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import (
+    audit,
     cases,
     decisions,
     definitions,
@@ -56,8 +57,9 @@ def create_app(settings: Settings | None = None,
         app.state.context = context
     errors.install(app)
     for module in (health, deployments, definitions, instances, tasks, messages, cases,
-                   decisions):
+                   decisions, audit):
         app.include_router(module.router)
+    app.add_middleware(audit.AuditMiddleware)
     app.add_middleware(BodySizeLimit, default_limit=settings.max_request_bytes,
                        upload_limit=settings.max_upload_bytes * 20)
     return app

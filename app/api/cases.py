@@ -8,9 +8,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.api.deps import ActorDep, ContextDep
+from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import EventPublic
 from app.api.schemas import ERROR_RESPONSES, Page, TaskSummary
+from app.auth import policy
+from app.auth.principal import Principal
 from app.services import cases, deadlines
 from app.services.errors import Invalid
 
@@ -125,65 +127,75 @@ class ConcernCreate(BaseModel):
     description: str = Field(min_length=1, max_length=10000)
 
 
-def _detail(view: cases.CaseView) -> CaseDetail:
-    return CaseDetail(**CasePublic.model_validate(view.case).model_dump(),
+def _public(case: Any, principal: Principal) -> CasePublic:
+    public = CasePublic.model_validate(case)
+    return public.model_copy(update={"outcome": policy.outcome_for(principal, public.outcome)})
+
+
+def _detail(view: cases.CaseView, principal: Principal) -> CaseDetail:
+    return CaseDetail(**_public(view.case, principal).model_dump(),
                       current_tasks=[TaskSummary.model_validate(t) for t in view.tasks])
 
 
 @router.post("/api/v1/referrals", status_code=status.HTTP_201_CREATED, response_model=CaseDetail,
              responses=ERROR_RESPONSES)
-def create_referral(ctx: ContextDep, actor: ActorDep, body: ReferralCreate) -> CaseDetail:
+def create_referral(ctx: ContextDep, principal: PrincipalDep, body: ReferralCreate) -> CaseDetail:
     """Open a case (reference `LIR-YYYY-NNNN`), grade it and start screening."""
     if body.incident_date > ctx.clock.now().date():
         raise Invalid("incident_date is in the future", field="incident_date")
     referral = cases.Referral(child_pseudonym=body.child_pseudonym, agencies=body.agencies,
                               incident_date=body.incident_date, summary=body.summary,
                               facts=body.facts.model_dump())
-    return _detail(cases.refer(ctx, referral, actor))
+    return _detail(cases.refer(ctx, principal, referral), principal)
 
 
 @router.get("/api/v1/cases", response_model=Page[CasePublic])
-def list_cases(ctx: ContextDep, status: CaseStatus | None = None, grade: Grade | None = None,
-               route: Route | None = None, limit: int = Query(50, ge=1, le=500),
+def list_cases(ctx: ContextDep, principal: PrincipalDep, status: CaseStatus | None = None,
+               grade: Grade | None = None, route: Route | None = None,
+               limit: int = Query(50, ge=1, le=500),
                offset: int = Query(0, ge=0)) -> Page[CasePublic]:
-    rows, total = cases.list_cases(ctx, status, grade, route, limit, offset)
-    return Page[CasePublic](items=[CasePublic.model_validate(r) for r in rows], total=total,
+    rows, total = cases.list_cases(ctx, principal, status, grade, route, limit, offset)
+    return Page[CasePublic](items=[_public(r, principal) for r in rows], total=total,
                             limit=limit, offset=offset)
 
 
 @router.get("/api/v1/cases/{reference}", response_model=CaseDetail, responses=ERROR_RESPONSES)
-def get_case(ctx: ContextDep, reference: str = ReferencePath) -> CaseDetail:
+def get_case(ctx: ContextDep, principal: PrincipalDep,
+             reference: str = ReferencePath) -> CaseDetail:
     """Grade, route, status, key dates and the tasks open now."""
-    return _detail(cases.get(ctx, reference))
+    return _detail(cases.get(ctx, principal, reference), principal)
 
 
 @router.get("/api/v1/cases/{reference}/timeline", response_model=list[CaseEventPublic],
             responses=ERROR_RESPONSES)
-def get_case_timeline(ctx: ContextDep, reference: str = ReferencePath) -> list[CaseEventPublic]:
+def get_case_timeline(ctx: ContextDep, principal: PrincipalDep,
+                      reference: str = ReferencePath) -> list[CaseEventPublic]:
     """The case's processes together (referral, routes, concerns), in time order."""
     return [CaseEventPublic(**EventPublic.model_validate(event).model_dump(),
                             instance_id=event.instance_id, process_key=process_key)
-            for event, process_key in cases.timeline(ctx, reference)]
+            for event, process_key in cases.timeline(ctx, principal, reference)]
 
 
 @router.get("/api/v1/cases/{reference}/deadlines", response_model=list[DeadlinePublic],
             responses=ERROR_RESPONSES)
-def get_case_deadlines(ctx: ContextDep, reference: str = ReferencePath) -> list[DeadlinePublic]:
+def get_case_deadlines(ctx: ContextDep, principal: PrincipalDep,
+                       reference: str = ReferencePath) -> list[DeadlinePublic]:
     """Every statutory clock and commissioning deadline: due date, state, and when it was met."""
-    return [DeadlinePublic(**vars(deadline)) for deadline in deadlines.for_case(ctx, reference)]
+    return [DeadlinePublic(**vars(deadline))
+            for deadline in deadlines.for_case(ctx, principal, reference)]
 
 
 @router.post("/api/v1/cases/{reference}/escalations", response_model=CaseDetail,
              responses=ERROR_RESPONSES)
-def escalate_case(ctx: ContextDep, actor: ActorDep, body: EscalationCreate,
+def escalate_case(ctx: ContextDep, principal: PrincipalDep, body: EscalationCreate,
                   reference: str = ReferencePath) -> CaseDetail:
     """Raise the grade mid-route: the route is interrupted and the new grade's route starts."""
-    return _detail(cases.escalate(ctx, reference, body.grade, body.reason, actor))
+    return _detail(cases.escalate(ctx, principal, reference, body.grade, body.reason), principal)
 
 
 @router.post("/api/v1/cases/{reference}/concerns", status_code=status.HTTP_201_CREATED,
              response_model=CaseDetail, responses=ERROR_RESPONSES)
-def raise_concern(ctx: ContextDep, actor: ActorDep, body: ConcernCreate,
+def raise_concern(ctx: ContextDep, principal: PrincipalDep, body: ConcernCreate,
                   reference: str = ReferencePath) -> CaseDetail:
     """An urgent protection concern: a task for the board manager; the review goes on."""
-    return _detail(cases.raise_concern(ctx, reference, body.description, actor))
+    return _detail(cases.raise_concern(ctx, principal, reference, body.description), principal)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ContextDep
+from app.api.deps import ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES
 from app.services import decisions
 
@@ -35,10 +35,10 @@ class DecisionOutput(BaseModel):
 
 
 @router.post("/{decision_id}/evaluate", response_model=DecisionOutput, responses=ERROR_RESPONSES)
-def evaluate_decision(ctx: ContextDep, body: DecisionInput,
+def evaluate_decision(ctx: ContextDep, principal: PrincipalDep, body: DecisionInput,
                       decision_id: str = Path(min_length=1, max_length=255)) -> DecisionOutput:
     """Evaluate the latest version of a decision; `matched_rules` says why."""
-    found = decisions.evaluate(ctx, decision_id, body.data)
+    found = decisions.evaluate(ctx, principal, decision_id, body.data)
     return DecisionOutput(decision_id=decision_id, version=found.version,
                           outputs=found.result.outputs,
                           matched_rules=[MatchedRulePublic(**rule)

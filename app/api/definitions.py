@@ -7,8 +7,9 @@ import datetime as dt
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict
 
-from app.api.deps import ContextDep
+from app.api.deps import ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES
+from app.auth import policy
 from app.services import deployments
 
 router = APIRouter(prefix="/api/v1/definitions", tags=["definitions"])
@@ -39,8 +40,9 @@ class DefinitionDetail(BaseModel):
 
 
 @router.get("", response_model=list[DefinitionPublic])
-def list_definitions(ctx: ContextDep) -> list[DefinitionPublic]:
+def list_definitions(ctx: ContextDep, principal: PrincipalDep) -> list[DefinitionPublic]:
     """The latest version of each deployed process."""
+    policy.require(principal, "read_definitions")
     with ctx.uow() as uow:
         return [DefinitionPublic.model_validate({**VersionPublic.model_validate(row).model_dump(),
                                                  "versions": count})
@@ -48,8 +50,10 @@ def list_definitions(ctx: ContextDep) -> list[DefinitionPublic]:
 
 
 @router.get("/{key}", response_model=DefinitionDetail, responses=ERROR_RESPONSES)
-def get_definition(ctx: ContextDep, key: str = KeyPath) -> DefinitionDetail:
+def get_definition(ctx: ContextDep, principal: PrincipalDep,
+                   key: str = KeyPath) -> DefinitionDetail:
     """Every version of one process, oldest first."""
+    policy.require(principal, "read_definitions")
     with ctx.uow() as uow:
         versions = deployments.list_versions(uow, key)
         return DefinitionDetail(process_key=key,
@@ -58,9 +62,10 @@ def get_definition(ctx: ContextDep, key: str = KeyPath) -> DefinitionDetail:
 
 @router.get("/{key}/versions/{version}/xml", responses={
     **ERROR_RESPONSES, 200: {"content": {"application/xml": {}}, "description": "The file"}})
-def get_version_xml(ctx: ContextDep, version: int = Path(ge=1),
+def get_version_xml(ctx: ContextDep, principal: PrincipalDep, version: int = Path(ge=1),
                     key: str = KeyPath) -> Response:
     """The BPMN file this version was deployed from, byte for byte."""
+    policy.require(principal, "read_definitions")
     with ctx.uow() as uow:
         row = deployments.get_version(uow, key, version)
         content = deployments.version_source(uow, row)

@@ -8,8 +8,9 @@ from fastapi import APIRouter, File, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from app.api.deps import ActorDep, ContextDep
+from app.api.deps import ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES
+from app.auth import policy
 from app.engine.definitions import SourceFile
 from app.services import deployments
 from app.services.errors import Invalid
@@ -46,13 +47,14 @@ async def _read(files: list[UploadFile], limit: int) -> list[SourceFile]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DeploymentPublic,
              responses=ERROR_RESPONSES)
-async def create_deployment(ctx: ContextDep, actor: ActorDep,
+async def create_deployment(ctx: ContextDep, principal: PrincipalDep,
                             files: Annotated[list[UploadFile], File(
                                 description=".bpmn, .dmn and .json form files, parsed together")],
                             ) -> DeploymentPublic:
     """Deploy files; a process gets a new version only when its content changed."""
+    policy.require(principal, "deploy")
     sources = await _read(files, ctx.settings.max_upload_bytes)
-    result = await run_in_threadpool(deployments.deploy, ctx, sources, actor)
+    result = await run_in_threadpool(deployments.deploy, ctx, principal, sources)
     return DeploymentPublic(deployment_id=result.deployment_id, processes=[
         DeployedProcessPublic(key=p.key, version=p.version, name=p.name, created=p.created)
         for p in result.processes])

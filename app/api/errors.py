@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth.errors import Forbidden, NotAuthenticated
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError, StepError
 
 log = logging.getLogger("reviewflow.api")
@@ -30,6 +31,21 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
     code = next((name for cls, name in CODES.items() if isinstance(exc, cls)), "error")
     return JSONResponse({"detail": exc.message, "code": code, **exc.detail}, status_code=status)
+
+
+async def _not_authenticated(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotAuthenticated)
+    return JSONResponse({"detail": exc.message, "code": "not_authenticated"}, status_code=401,
+                        headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _forbidden(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Forbidden)
+    principal = getattr(request.state, "principal", None)
+    log.warning("denied %s %s to %s: %s", request.method, request.url.path,
+                principal.name if principal else "anonymous", exc.message)
+    request.state.denied_reason = exc.message
+    return JSONResponse({"detail": exc.message, "code": "forbidden"}, status_code=403)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -55,6 +71,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(NotAuthenticated, _not_authenticated)
+    app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

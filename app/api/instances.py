@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ActorDep, ContextDep
+from app.api.deps import ContextDep, PrincipalDep
 from app.api.schemas import (
     ERROR_RESPONSES,
     InstanceDetail,
@@ -16,6 +16,7 @@ from app.api.schemas import (
     Page,
     TaskSummary,
 )
+from app.auth import policy
 from app.services import instances, timeline
 from app.services.instances import InstanceState
 
@@ -67,53 +68,59 @@ def detail(state: InstanceState) -> InstanceDetail:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=InstanceDetail,
              responses=ERROR_RESPONSES)
-def start_instance(ctx: ContextDep, actor: ActorDep, body: InstanceCreate) -> InstanceDetail:
+def start_instance(ctx: ContextDep, principal: PrincipalDep,
+                   body: InstanceCreate) -> InstanceDetail:
     """Start the latest version of a process and run it to its first wait state."""
-    return detail(instances.start(ctx, body.process_key, body.business_key, body.data, actor))
+    return detail(instances.start(ctx, principal, body.process_key, body.business_key,
+                                  body.data))
 
 
 @router.get("", response_model=Page[InstancePublic])
 def list_instances(
     ctx: ContextDep,
+    principal: PrincipalDep,
     status: Literal["running", "waiting", "completed", "terminated", "error"] | None = None,
     process_key: str | None = Query(None, max_length=255),
     business_key: str | None = Query(None, max_length=255),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> Page[InstancePublic]:
-    rows, total = instances.list_instances(ctx, status, process_key, business_key, limit, offset)
+    rows, total = instances.list_instances(ctx, principal, status, process_key, business_key,
+                                           limit, offset)
     return Page[InstancePublic](items=[InstancePublic.model_validate(r) for r in rows],
                                 total=total, limit=limit, offset=offset)
 
 
 @router.get("/{instance_id}", response_model=InstanceDetail, responses=ERROR_RESPONSES)
-def get_instance(ctx: ContextDep, instance_id: str = IdPath) -> InstanceDetail:
-    return detail(instances.get(ctx, instance_id))
+def get_instance(ctx: ContextDep, principal: PrincipalDep,
+                 instance_id: str = IdPath) -> InstanceDetail:
+    return detail(instances.get(ctx, principal, instance_id))
 
 
 @router.post("/{instance_id}/terminate", response_model=InstanceDetail,
              responses=ERROR_RESPONSES)
-def terminate_instance(ctx: ContextDep, actor: ActorDep, instance_id: str = IdPath,
+def terminate_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: str = IdPath,
                        body: Annotated[TerminateRequest | None, Body()] = None,
                        ) -> InstanceDetail:
     """Stop an instance for good; its open tasks are cancelled."""
     reason = body.reason if body else None
-    return detail(instances.terminate(ctx, instance_id, actor, reason))
+    return detail(instances.terminate(ctx, principal, instance_id, reason))
 
 
 @router.post("/{instance_id}/retry", response_model=InstanceDetail, responses=ERROR_RESPONSES)
-def retry_instance(ctx: ContextDep, actor: ActorDep, instance_id: str = IdPath,
+def retry_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: str = IdPath,
                    body: Annotated[RetryRequest | None, Body()] = None) -> InstanceDetail:
     """Run the failed step of an instance in `error` again, once its cause is fixed."""
-    return detail(instances.retry(ctx, instance_id, actor, body.data if body else None))
+    return detail(instances.retry(ctx, principal, instance_id, body.data if body else None))
 
 
 @router.get("/{instance_id}/timeline", response_model=list[EventPublic],
             responses=ERROR_RESPONSES)
-def get_timeline(ctx: ContextDep, instance_id: str = IdPath,
+def get_timeline(ctx: ContextDep, principal: PrincipalDep, instance_id: str = IdPath,
                  after_id: int = Query(0, ge=0, description="Only events after this id"),
                  limit: int = Query(1000, ge=1, le=5000)) -> list[EventPublic]:
     """Everything that happened to the instance, oldest first."""
+    policy.require(principal, "read_instances")
     with ctx.uow() as uow:
         return [EventPublic.model_validate(event)
                 for event in timeline.list_events(uow, instance_id, after_id, limit)]

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ActorDep, ContextDep
+from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import detail
 from app.api.schemas import ERROR_RESPONSES, InstanceDetail
 from app.services import messages
@@ -24,6 +24,6 @@ class MessageCreate(BaseModel):
 
 
 @router.post("", response_model=InstanceDetail, responses=ERROR_RESPONSES)
-def send_message(ctx: ContextDep, actor: ActorDep, body: MessageCreate) -> InstanceDetail:
+def send_message(ctx: ContextDep, principal: PrincipalDep, body: MessageCreate) -> InstanceDetail:
     """The payload lands in the process data; the instance runs on to its next wait state."""
-    return detail(messages.deliver(ctx, body.name, body.business_key, body.data, actor))
+    return detail(messages.deliver(ctx, principal, body.name, body.business_key, body.data))

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ActorDep, ContextDep
+from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import detail
 from app.api.schemas import ERROR_RESPONSES, InstanceDetail, Page, TaskSummary
 from app.services import tasks
@@ -34,6 +34,7 @@ class TaskComplete(BaseModel):
 @router.get("", response_model=Page[TaskSummary])
 def list_tasks(
     ctx: ContextDep,
+    principal: PrincipalDep,
     state: Literal["ready", "completed", "cancelled"] | None = None,
     lane: str | None = Query(None, max_length=100),
     instance_id: str | None = Query(None, max_length=36),
@@ -53,22 +54,47 @@ def list_tasks(
                                business_key=business_key, process_key=process_key,
                                due_before=due_before, due_after=due_after,
                                overdue_at=ctx.clock.now() if overdue else None)
-    rows, total = tasks.list_tasks(ctx, filters, sort, limit, offset)
+    rows, total = tasks.list_tasks(ctx, principal, filters, sort, limit, offset)
     return Page[TaskSummary](items=[TaskSummary.model_validate(r) for r in rows], total=total,
                              limit=limit, offset=offset)
 
 
 @router.get("/{task_id}", response_model=TaskDetail, responses=ERROR_RESPONSES)
-def get_task(ctx: ContextDep, task_id: str = IdPath) -> TaskDetail:
+def get_task(ctx: ContextDep, principal: PrincipalDep, task_id: str = IdPath) -> TaskDetail:
     """A task with its instructions, its form's JSON Schema and the data the form needs."""
-    found = tasks.get(ctx, task_id)
+    found = tasks.get(ctx, principal, task_id)
     return TaskDetail(**TaskSummary.model_validate(found.task).model_dump(),
                       instructions=found.task.instructions, form_schema=found.form_schema,
                       data=found.data)
 
 
 @router.post("/{task_id}/complete", response_model=InstanceDetail, responses=ERROR_RESPONSES)
-def complete_task(ctx: ContextDep, actor: ActorDep, body: TaskComplete,
+def complete_task(ctx: ContextDep, principal: PrincipalDep, body: TaskComplete,
                   task_id: str = IdPath) -> InstanceDetail:
     """Submit a task's form; returns the instance's new state and its next ready tasks."""
-    return detail(tasks.complete(ctx, task_id, body.data, actor))
+    return detail(tasks.complete(ctx, principal, task_id, body.data))
+
+
+class TaskAssign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=200, description="The user to give the task to")
+
+
+@router.post("/{task_id}/claim", response_model=TaskSummary, responses=ERROR_RESPONSES)
+def claim_task(ctx: ContextDep, principal: PrincipalDep, task_id: str = IdPath) -> TaskSummary:
+    """Take the task: from now on only you can complete it."""
+    return TaskSummary.model_validate(tasks.claim(ctx, principal, task_id))
+
+
+@router.post("/{task_id}/unclaim", response_model=TaskSummary, responses=ERROR_RESPONSES)
+def unclaim_task(ctx: ContextDep, principal: PrincipalDep, task_id: str = IdPath) -> TaskSummary:
+    """Give the task back to everyone who holds its role."""
+    return TaskSummary.model_validate(tasks.unclaim(ctx, principal, task_id))
+
+
+@router.post("/{task_id}/assign", response_model=TaskSummary, responses=ERROR_RESPONSES)
+def assign_task(ctx: ContextDep, principal: PrincipalDep, body: TaskAssign,
+                task_id: str = IdPath) -> TaskSummary:
+    """A board manager gives the task to a person who holds its role."""
+    return TaskSummary.model_validate(tasks.assign(ctx, principal, task_id, body.user))

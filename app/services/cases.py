@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.auth import policy
+from app.auth.errors import Forbidden
+from app.auth.principal import Principal
 from app.db.models import Event, HumanTask, ProcessInstance, ReviewCase
 from app.engine import runner
 from app.services import instances, messages, steps
@@ -42,8 +45,13 @@ def _reference(year: int, sequence: int) -> str:
     return f"{REFERENCE_PREFIX}-{year}-{sequence:04d}"
 
 
-def refer(ctx: ServiceContext, referral: Referral, actor: str) -> CaseView:
+def refer(ctx: ServiceContext, principal: Principal, referral: Referral) -> CaseView:
     """Open a case with the next reference of the year and start the referral process."""
+    policy.require(principal, "refer")
+    if not principal.has("board_manager", "admin") and principal.agency not in referral.agencies:
+        raise Forbidden(f"an agency can refer only cases it is involved in; add "
+                        f"{principal.agency} to the agencies")
+    actor = principal.name
     for _attempt in range(ALLOCATION_ATTEMPTS):
         now = ctx.clock.now()
         with ctx.uow() as uow:
@@ -74,7 +82,7 @@ def refer(ctx: ServiceContext, referral: Referral, actor: str) -> CaseView:
                 steps.commit(uow, state.instance.id)
             except IntegrityError:
                 continue
-            return CaseView(case, instances.ready_task_rows(uow, state.instance.id))
+            return CaseView(case, _open_tasks(uow, principal, case.reference))
     raise Conflict("could not allocate a case reference; try again")
 
 
@@ -86,22 +94,29 @@ def _case(uow: Any, reference: str) -> ReviewCase:
     return case
 
 
-def _open_tasks(uow: Any, reference: str) -> list[HumanTask]:
+def _open_tasks(uow: Any, principal: Principal, reference: str) -> list[HumanTask]:
     return list(uow.session.scalars(select(HumanTask).where(
-        HumanTask.business_key == reference, HumanTask.state == "ready")
-        .order_by(HumanTask.created_at, HumanTask.id)))
+        HumanTask.business_key == reference, HumanTask.state == "ready",
+        policy.visible_tasks(principal)).order_by(HumanTask.created_at, HumanTask.id)))
 
 
-def get(ctx: ServiceContext, reference: str) -> CaseView:
+def _readable(uow: Any, principal: Principal, reference: str) -> ReviewCase:
+    case = _case(uow, reference)
+    policy.check_case_read(principal, case)
+    return case
+
+
+def get(ctx: ServiceContext, principal: Principal, reference: str) -> CaseView:
     with ctx.uow() as uow:
-        case = _case(uow, reference)
-        return CaseView(case, _open_tasks(uow, reference))
+        case = _readable(uow, principal, reference)
+        return CaseView(case, _open_tasks(uow, principal, reference))
 
 
-def list_cases(ctx: ServiceContext, status: str | None, grade: str | None, route: str | None,
-               limit: int, offset: int) -> tuple[list[ReviewCase], int]:
+def list_cases(ctx: ServiceContext, principal: Principal, status: str | None, grade: str | None,
+               route: str | None, limit: int, offset: int) -> tuple[list[ReviewCase], int]:
+    policy.require(principal, "read_cases")
     with ctx.uow() as uow:
-        query = select(ReviewCase)
+        query = select(ReviewCase).where(policy.visible_cases(principal))
         for column, value in ((ReviewCase.status, status), (ReviewCase.grade, grade),
                               (ReviewCase.route, route)):
             if value is not None:
@@ -113,25 +128,29 @@ def list_cases(ctx: ServiceContext, status: str | None, grade: str | None, route
         return rows, total
 
 
-def timeline(ctx: ServiceContext, reference: str) -> list[tuple[Event, str]]:
-    """Every event of every instance of the case, in time order, with its process key."""
+def timeline(ctx: ServiceContext, principal: Principal,
+             reference: str) -> list[tuple[Event, str]]:
+    """Every event of every instance of the case that the principal may see, in time order."""
     with ctx.uow() as uow:
-        _case(uow, reference)
+        _readable(uow, principal, reference)
         rows = uow.session.execute(
-            select(Event, ProcessInstance.process_key)
+            select(Event, ProcessInstance.process_key, HumanTask.agency)
             .join(ProcessInstance, ProcessInstance.id == Event.instance_id)
+            .outerjoin(HumanTask, HumanTask.id == Event.task_id)
             .where(ProcessInstance.business_key == reference)
             .order_by(Event.id)).all()
-        return [(row[0], row[1]) for row in rows]
+        return [(event, key) for event, key, agency in rows
+                if policy.event_visible(principal, event.type, agency, event.task_id is not None)]
 
 
-def escalate(ctx: ServiceContext, reference: str, grade: str, reason: str,
-             actor: str) -> CaseView:
+def escalate(ctx: ServiceContext, principal: Principal, reference: str, grade: str,
+             reason: str) -> CaseView:
     """Move a case in a review route to a higher grade and its route, keeping what was collected."""
     if grade not in GRADES:
         raise Invalid(f"grade must be one of {', '.join(GRADES)}", field="grade")
     with ctx.uow() as uow:
         case = _case(uow, reference)
+        policy.check_case_write(principal, case, "escalate")
         current = case.grade
         if current is not None and grade_rank(grade) >= grade_rank(current):
             raise Invalid(f"an escalation must raise the grade above '{current}'", field="grade",
@@ -146,17 +165,18 @@ def escalate(ctx: ServiceContext, reference: str, grade: str, reason: str,
         collected = runner.subprocess_data(workflow)
     payload = {**collected, "escalated_grade": grade, "escalation_reason": reason,
                "previous_grade": current}
-    messages.deliver(ctx, ESCALATION_MESSAGE, reference, payload, actor)
-    return get(ctx, reference)
+    messages.deliver_on_behalf(ctx, principal.name, ESCALATION_MESSAGE, reference, payload)
+    return get(ctx, principal, reference)
 
 
-def raise_concern(ctx: ServiceContext, reference: str, description: str,
-                  actor: str) -> CaseView:
+def raise_concern(ctx: ServiceContext, principal: Principal, reference: str,
+                  description: str) -> CaseView:
     """Start the urgent concern process beside the review; it does not interrupt it."""
     with ctx.uow() as uow:
         case = _case(uow, reference)
+        policy.check_case_write(principal, case, "raise_concern")
         state = instances.start_in(ctx, uow, CONCERN_PROCESS, reference, {
             "reference": reference, "child_pseudonym": case.child_pseudonym,
-            "concern_description": description, "raised_by": actor}, actor)
+            "concern_description": description, "raised_by": principal.name}, principal.name)
         steps.commit(uow, state.instance.id)
-        return CaseView(case, _open_tasks(uow, reference))
+        return CaseView(case, _open_tasks(uow, principal, reference))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.tokens import TokenVerifier
 from app.clock import Clock, SystemClock
 from app.db.session import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
@@ -28,6 +29,7 @@ class ServiceContext:
     decisions: LRUCache[int, dict[str, LoadedDecision]] = field(default_factory=LRUCache)
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     clock_rules: ClockRules = field(default_factory=lambda: EMPTY_RULES)
+    tokens: TokenVerifier = field(default_factory=TokenVerifier)
 
     @property
     def engine_env(self) -> EngineEnv:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from app.auth.principal import Principal
 from app.engine.clock_rules import ClockRule
 from app.services import cases
 from app.services.context import ServiceContext
@@ -41,7 +42,7 @@ def _deadline(rule: ClockRule, key_dates: dict[str, str], ctx: ServiceContext,
                     str(met_on)[:10] if met_on else None, late)
 
 
-def for_case(ctx: ServiceContext, reference: str) -> list[Deadline]:
-    case = cases.get(ctx, reference).case
+def for_case(ctx: ServiceContext, principal: Principal, reference: str) -> list[Deadline]:
+    case = cases.get(ctx, principal, reference).case
     today = ctx.clock.now().date()
     return [_deadline(rule, case.key_dates, ctx, today) for rule in ctx.clock_rules.clocks]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.auth import policy
+from app.auth.principal import Principal
 from app.engine import decisions as engine_decisions
 from app.engine.decisions import DecisionFailed, DecisionResult, LoadedDecision, load_decisions
 from app.engine.definitions import SourceFile
@@ -19,7 +21,9 @@ class Evaluation:
     result: DecisionResult
 
 
-def evaluate(ctx: ServiceContext, decision_id: str, data: dict[str, Any]) -> Evaluation:
+def evaluate(ctx: ServiceContext, principal: Principal, decision_id: str,
+             data: dict[str, Any]) -> Evaluation:
+    policy.require(principal, "evaluate_decision")
     with ctx.uow() as uow:
         version = deployments.latest_decision(uow, decision_id)
         if version is None:

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.auth import policy
+from app.auth.principal import Principal
 from app.db.models import DecisionVersion, Deployment, DeploymentFile, ProcessVersion
 from app.db.uow import UnitOfWork
 from app.engine.decisions import LoadedDecision, load_decisions
@@ -113,7 +115,9 @@ def check(files: list[SourceFile]) -> CheckedDeployment:
     return CheckedDeployment(parsed, forms, decisions)
 
 
-def deploy(ctx: ServiceContext, files: list[SourceFile], actor: str) -> DeploymentResult:
+def deploy(ctx: ServiceContext, principal: Principal, files: list[SourceFile]) -> DeploymentResult:
+    policy.require(principal, "deploy")
+    actor = principal.name
     checked = check(files)
     parsed, forms = checked.processes, checked.forms
     now = ctx.clock.now()

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from app.auth import policy
+from app.auth.principal import Principal
 from app.db.models import HumanTask, ProcessInstance
 from app.db.uow import UnitOfWork
 from app.engine import runner
@@ -71,15 +73,17 @@ def start_in(ctx: ServiceContext, uow: UnitOfWork, process_key: str, business_ke
     return InstanceState(instance, runner.data(workflow), [])
 
 
-def start(ctx: ServiceContext, process_key: str, business_key: str | None,
-          data: dict[str, Any], actor: str) -> InstanceState:
+def start(ctx: ServiceContext, principal: Principal, process_key: str, business_key: str | None,
+          data: dict[str, Any]) -> InstanceState:
+    policy.require(principal, "start_instance")
     with ctx.uow() as uow:
-        state = start_in(ctx, uow, process_key, business_key, data, actor)
+        state = start_in(ctx, uow, process_key, business_key, data, principal.name)
         steps.commit(uow, state.instance.id)
         return InstanceState(state.instance, state.data, ready_task_rows(uow, state.instance.id))
 
 
-def get(ctx: ServiceContext, instance_id: str) -> InstanceState:
+def get(ctx: ServiceContext, principal: Principal, instance_id: str) -> InstanceState:
+    policy.require(principal, "read_instances")
     with ctx.uow() as uow:
         instance = get_row(uow, instance_id)
         workflow = steps.load_workflow(ctx, uow, instance)
@@ -97,9 +101,10 @@ def _filtered(query: Select[Any], status: str | None, process_key: str | None,
     return query
 
 
-def list_instances(ctx: ServiceContext, status: str | None, process_key: str | None,
-                   business_key: str | None, limit: int,
+def list_instances(ctx: ServiceContext, principal: Principal, status: str | None,
+                   process_key: str | None, business_key: str | None, limit: int,
                    offset: int) -> tuple[list[ProcessInstance], int]:
+    policy.require(principal, "read_instances")
     with ctx.uow() as uow:
         total = uow.session.scalar(_filtered(
             select(func.count()).select_from(ProcessInstance), status, process_key,
@@ -111,8 +116,10 @@ def list_instances(ctx: ServiceContext, status: str | None, process_key: str | N
         return rows, total
 
 
-def terminate(ctx: ServiceContext, instance_id: str, actor: str,
+def terminate(ctx: ServiceContext, principal: Principal, instance_id: str,
               reason: str | None) -> InstanceState:
+    policy.require(principal, "terminate")
+    actor = principal.name
     now = ctx.clock.now()
     with ctx.uow() as uow:
         instance = get_row(uow, instance_id)
@@ -138,8 +145,10 @@ def fail(uow: UnitOfWork, instance: ProcessInstance, workflow: Any, failure: Ste
                     detail=failure.as_dict())
 
 
-def retry(ctx: ServiceContext, instance_id: str, actor: str,
+def retry(ctx: ServiceContext, principal: Principal, instance_id: str,
           data: dict[str, Any] | None = None) -> InstanceState:
+    policy.require(principal, "retry")
+    actor = principal.name
     now = ctx.clock.now()
     with ctx.uow() as uow:
         instance = get_row(uow, instance_id)

@@ -6,7 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.db.models import MessageSubscription, ProcessInstance
+from app.auth import policy
+from app.auth.errors import Forbidden
+from app.auth.principal import Principal
+from app.db.models import MessageSubscription, ProcessInstance, ReviewCase
 from app.engine import runner
 from app.engine.errors import NoMatchingEvent, StepFailed
 from app.services import instances, steps, timeline
@@ -14,13 +17,27 @@ from app.services.context import ServiceContext
 from app.services.errors import NotFound
 
 
-def deliver(ctx: ServiceContext, name: str, business_key: str, data: dict[str, Any],
-            actor: str) -> instances.InstanceState:
+def deliver(ctx: ServiceContext, principal: Principal, name: str, business_key: str,
+            data: dict[str, Any]) -> instances.InstanceState:
     """Deliver to the oldest instance with that business key that waits for the message.
 
     A failure while the engine runs on from the message parks the instance in `error`: the
     sender cannot fix a process, and `retry` runs it again once the cause is fixed.
     """
+    policy.require(principal, "send_message")
+    if not principal.has("board_manager", "admin"):
+        with ctx.uow() as uow:
+            case = uow.session.scalars(select(ReviewCase).where(
+                ReviewCase.reference == business_key)).first()
+            if case is None:
+                raise Forbidden("an agency system can message only its own cases")
+            policy.check_case_write(principal, case, "send_message")
+    return deliver_on_behalf(ctx, principal.name, name, business_key, data)
+
+
+def deliver_on_behalf(ctx: ServiceContext, actor: str, name: str, business_key: str,
+                      data: dict[str, Any]) -> instances.InstanceState:
+    """Deliver without checking permissions: for use cases that have checked them already."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
         instance = uow.session.scalars(

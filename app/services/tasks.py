@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from app.db.models import HumanTask, ProcessInstance, ProcessVersion
+from app.auth import policy, users
+from app.auth.principal import Principal
+from app.db.models import AppUser, HumanTask, ProcessInstance, ProcessVersion
 from app.engine import runner
 from app.engine.errors import StepFailed, TaskNotReady, UnknownTask
 from app.services import steps, timeline
@@ -62,12 +64,16 @@ class TaskDetail:
     data: dict[str, Any]
 
 
-def list_tasks(ctx: ServiceContext, filters: TaskFilter, sort: str, limit: int,
-               offset: int) -> tuple[list[HumanTask], int]:
+def list_tasks(ctx: ServiceContext, principal: Principal, filters: TaskFilter, sort: str,
+               limit: int, offset: int) -> tuple[list[HumanTask], int]:
+    """The tasks matching the filters that the principal may see."""
+    policy.require(principal, "read_tasks")
+    visible = policy.visible_tasks(principal)
     with ctx.uow() as uow:
-        total = uow.session.scalar(filters.apply(select(func.count()).select_from(HumanTask))) or 0
-        rows = list(uow.session.scalars(
-            filters.apply(select(HumanTask)).order_by(*SORTS[sort]).limit(limit).offset(offset)))
+        total = uow.session.scalar(filters.apply(
+            select(func.count()).select_from(HumanTask).where(visible))) or 0
+        rows = list(uow.session.scalars(filters.apply(select(HumanTask).where(visible))
+                                        .order_by(*SORTS[sort]).limit(limit).offset(offset)))
         return rows, total
 
 
@@ -86,9 +92,11 @@ def _form(uow: Any, instance: ProcessInstance, form_name: str | None) -> dict[st
     return forms.get(form_name)
 
 
-def get(ctx: ServiceContext, task_id: str) -> TaskDetail:
+def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
+    policy.require(principal, "read_tasks")
     with ctx.uow() as uow:
         task = _row(ctx, uow, task_id)
+        policy.check_task_read(principal, task)
         instance = get_row(uow, task.instance_id)
         data: dict[str, Any] = {}
         if task.state == "ready":
@@ -101,14 +109,17 @@ def get(ctx: ServiceContext, task_id: str) -> TaskDetail:
         return TaskDetail(task, _form(uow, instance, task.form_name), data)
 
 
-def complete(ctx: ServiceContext, task_id: str, data: dict[str, Any],
-             actor: str) -> InstanceState:
+def complete(ctx: ServiceContext, principal: Principal, task_id: str,
+             data: dict[str, Any]) -> InstanceState:
+    actor = principal.name
     now = ctx.clock.now()
     with ctx.uow() as uow:
         task = _row(ctx, uow, task_id)
+        policy.check_task_read(principal, task)
         if task.state != "ready":
             raise Conflict(f"the task is {task.state}, not ready", task_id=task_id,
                            state=task.state)
+        policy.check_task_work(principal, task)
         instance = get_row(uow, task.instance_id)
         schema = _form(uow, instance, task.form_name)
         if schema is not None:
@@ -134,3 +145,51 @@ def complete(ctx: ServiceContext, task_id: str, data: dict[str, Any],
             raise step_error(failure) from None
         steps.commit(uow, instance.id)
         return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance.id))
+
+
+def _ready_row(ctx: ServiceContext, uow: Any, principal: Principal, task_id: str) -> HumanTask:
+    task = _row(ctx, uow, task_id)
+    policy.check_task_read(principal, task)
+    if task.state != "ready":
+        raise Conflict(f"the task is {task.state}, not ready", task_id=task_id, state=task.state)
+    return task
+
+
+def _set_assignee(ctx: ServiceContext, uow: Any, task: HumanTask, assignee: str | None,
+                  kind: str, actor: str) -> HumanTask:
+    task.assignee = assignee
+    timeline.record(uow, task.instance_id, kind, ctx.clock.now(), actor,
+                    element_id=task.bpmn_id, task_id=task.id, detail={"assignee": assignee})
+    uow.commit()
+    return task
+
+
+def claim(ctx: ServiceContext, principal: Principal, task_id: str) -> HumanTask:
+    """Take a ready task: from now on only the claimant can complete it."""
+    with ctx.uow() as uow:
+        task = _ready_row(ctx, uow, principal, task_id)
+        policy.check_task_work(principal, task)
+        return _set_assignee(ctx, uow, task, principal.name, "task_claimed", principal.name)
+
+
+def unclaim(ctx: ServiceContext, principal: Principal, task_id: str) -> HumanTask:
+    with ctx.uow() as uow:
+        task = _ready_row(ctx, uow, principal, task_id)
+        if task.assignee is None:
+            raise Conflict("the task is not claimed", task_id=task_id)
+        policy.check_unclaim(principal, task)
+        return _set_assignee(ctx, uow, task, None, "task_unclaimed", principal.name)
+
+
+def assign(ctx: ServiceContext, principal: Principal, task_id: str, user: str) -> HumanTask:
+    """A board manager gives a task to someone who holds its lane's role."""
+    policy.require(principal, "assign")
+    with ctx.uow() as uow:
+        task = _ready_row(ctx, uow, principal, task_id)
+        person = uow.session.scalars(select(AppUser).where(AppUser.name == user)).first()
+        if person is None or not person.active:
+            raise Invalid(f"no active user called '{user}'", field="user")
+        if not policy.holds_lane(users.principal_of(person), task.lane, task.agency):
+            raise Invalid(f"{user} does not hold the {task.lane} role this task needs"
+                          + (f" for {task.agency}" if task.agency else ""), field="user")
+        return _set_assignee(ctx, uow, task, person.name, "task_assigned", principal.name)

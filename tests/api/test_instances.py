@@ -134,7 +134,7 @@ def test_timeline_records_the_whole_path(client: TestClient) -> None:
     assert decision["detail"]["outputs"] == {"grade": "severe"}
     assert decision["detail"]["matched_rules"] == ["rule_harmed"]
     completed = events[3]
-    assert completed["actor"] == "api"
+    assert completed["actor"] == "tester"
     assert completed["task_id"] == screen
     assert completed["detail"]["fields"] == ["reason", "review_needed"]
     assert events[4]["detail"]["taken"] == ["endorse_review"]

@@ -46,7 +46,7 @@ def test_completing_twice_is_409_and_unknown_is_404(client: TestClient) -> None:
     assert client.post("/api/v1/tasks/nope/complete", json=data).status_code == 404
     assert client.get("/api/v1/tasks/nope").status_code == 404
     done = client.get(f"/api/v1/tasks/{task['id']}").json()
-    assert done["state"] == "completed" and done["completed_by"] == "api"
+    assert done["state"] == "completed" and done["completed_by"] == "tester"
     assert done["completed_at"] is not None
 
 

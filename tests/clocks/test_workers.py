@@ -8,6 +8,7 @@ import multiprocessing
 import pytest
 from sqlalchemy import func, select
 
+from app.auth.principal import SYSTEM
 from app.clock import ManualClock
 from app.db.models import Event, ProcessInstance
 from app.engine.definitions import SourceFile
@@ -50,9 +51,9 @@ def test_two_workers_fire_each_timer_exactly_once(ctx: ServiceContext, database_
                                                   clock: ManualClock) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("several workers run only on PostgreSQL; SQLite runs one")
-    deployments.deploy(ctx, [SourceFile("one_timer.bpmn", ONE_TIMER)], "test")
+    deployments.deploy(ctx, SYSTEM, [SourceFile("one_timer.bpmn", ONE_TIMER)])
     for n in range(INSTANCES):
-        instances.start(ctx, "one_timer", f"CASE-{n}", {}, "test")
+        instances.start(ctx, SYSTEM, "one_timer", f"CASE-{n}", {})
     later = (clock.now() + dt.timedelta(hours=2)).isoformat()
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         counts = pool.starmap(work, [(database_url, later), (database_url, later)])
@@ -71,9 +72,9 @@ def test_two_workers_fire_each_timer_exactly_once(ctx: ServiceContext, database_
 
 def test_one_worker_on_sqlite_beside_the_api(ctx: ServiceContext, database_url: str,
                                              clock: ManualClock) -> None:
-    deployments.deploy(ctx, [SourceFile("one_timer.bpmn", ONE_TIMER)], "test")
+    deployments.deploy(ctx, SYSTEM, [SourceFile("one_timer.bpmn", ONE_TIMER)])
     for n in range(50):
-        instances.start(ctx, "one_timer", f"CASE-{n}", {}, "test")
+        instances.start(ctx, SYSTEM, "one_timer", f"CASE-{n}", {})
     clock.advance(dt.timedelta(hours=2))
     assert timers.fire_due(ctx) == 50
     assert timers.fire_due(ctx) == 0

@@ -28,9 +28,23 @@ FINDINGS = [{"finding": "Concerns were not escalated", "themes": ["escalation",
 
 
 class CaseDriver:
+    """Acts as the Board's staff through `client`; agency tasks are done by the agency's lead."""
+
     def __init__(self, client: TestClient) -> None:
         self.client = client
         self.reference = ""
+        self._agency_clients: dict[str, TestClient] = {}
+
+    def agency_client(self, agency: str) -> TestClient:
+        if agency not in self._agency_clients:
+            from tests.conftest import token_for
+
+            ctx = self.client.app.state.context  # type: ignore[attr-defined]
+            token = token_for(ctx, "agency_lead", agency=agency, name=f"{agency}-system")
+            agency_client = TestClient(self.client.app,
+                                       headers={"Authorization": f"Bearer {token}"})
+            self._agency_clients[agency] = agency_client
+        return self._agency_clients[agency]
 
     def deploy(self) -> None:
         upload(self.client, *route_files())
@@ -61,8 +75,10 @@ class CaseDriver:
         tasks = [t for t in self.ready() if t["bpmn_id"] == bpmn_id
                  and (agency is None or t["agency"] == agency)]
         assert tasks, f"{bpmn_id} is not ready; ready: {self.ready_ids()}"
-        response = self.client.post(f"/api/v1/tasks/{tasks[0]['id']}/complete",
-                                    json={"data": data})
+        task = tasks[0]
+        caller = self.agency_client(task["agency"]) if task["lane"] == "agency_lead" else \
+            self.client
+        response = caller.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data})
         assert response.status_code == expect, response.text
         return response.json()
 

@@ -1,0 +1,1 @@
+"""Users, tokens, sessions, roles, permission checks and the audit log."""

@@ -1,0 +1,159 @@
+"""Every authorization rule, in one place. Services call these; routers and pages never decide.
+
+Lanes are roles: a task is seen, claimed and completed by holders of its lane's role, and a task
+bound to an agency only by that agency's leads. Board managers, auditors and admins see every
+task (board managers assign them); auditors read and never write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, cast, false, or_, true
+
+from app.auth.errors import Forbidden
+from app.auth.principal import Principal
+from app.db.models import HumanTask, ReviewCase
+
+CASE_READERS = ("board_manager", "chair", "panel_member", "reviewer", "auditor", "admin")
+SEE_ALL_TASKS = ("board_manager", "auditor", "admin")
+AGENCY_LANE = "agency_lead"
+
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "deploy": ("designer",),
+    "read_definitions": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead",
+                         "designer", "auditor", "admin"),
+    "evaluate_decision": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead",
+                          "designer", "auditor", "admin"),
+    "start_instance": ("board_manager", "admin"),
+    "read_instances": CASE_READERS,
+    "terminate": ("board_manager", "admin"),
+    "retry": ("board_manager", "admin"),
+    "send_message": ("board_manager", "agency_lead", "admin"),
+    "refer": ("agency_lead", "board_manager", "admin"),
+    "read_cases": (*CASE_READERS, "agency_lead"),
+    "escalate": ("panel_member", "chair"),
+    "raise_concern": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead"),
+    "read_tasks": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead",
+                   "auditor", "admin"),
+    "work_tasks": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead"),
+    "assign": ("board_manager",),
+    "read_audit": ("auditor", "admin"),
+}
+ACTION_WORDS = {
+    "deploy": "deploy process definitions", "read_definitions": "read process definitions",
+    "evaluate_decision": "evaluate decisions", "start_instance": "start process instances",
+    "read_instances": "read process instances", "terminate": "terminate instances",
+    "retry": "retry instances", "send_message": "send messages", "refer": "refer cases",
+    "read_cases": "read cases", "escalate": "escalate a case's grade",
+    "raise_concern": "raise an urgent concern", "read_tasks": "read tasks",
+    "work_tasks": "work on tasks", "assign": "assign tasks", "read_audit": "read the audit log",
+}
+
+
+def require(principal: Principal, action: str) -> None:
+    allowed = ACTIONS[action]
+    if not principal.has(*allowed):
+        raise Forbidden(f"to {ACTION_WORDS[action]} you need one of the roles "
+                        f"{', '.join(allowed)}; you have {', '.join(sorted(principal.roles))}")
+
+
+# ---- tasks -------------------------------------------------------------------------------
+
+def holds_lane(principal: Principal, lane: str | None, agency: str | None) -> bool:
+    if lane is None or lane not in principal.roles:
+        return False
+    return lane != AGENCY_LANE or agency is None or agency == principal.agency
+
+
+def can_see_task(principal: Principal, task: HumanTask) -> bool:
+    return principal.has(*SEE_ALL_TASKS) or holds_lane(principal, task.lane, task.agency)
+
+
+def visible_tasks(principal: Principal) -> ColumnElement[bool]:
+    """A SQL condition selecting the tasks the principal may see."""
+    if principal.has(*SEE_ALL_TASKS):
+        return true()
+    lanes = sorted(principal.roles - {AGENCY_LANE})
+    conditions: list[ColumnElement[bool]] = [HumanTask.lane.in_(lanes)] if lanes else []
+    if AGENCY_LANE in principal.roles:
+        conditions.append(and_(HumanTask.lane == AGENCY_LANE,
+                               or_(HumanTask.agency == principal.agency,
+                                   HumanTask.agency.is_(None))))
+    return or_(*conditions) if conditions else false()
+
+
+def check_task_read(principal: Principal, task: HumanTask) -> None:
+    if not can_see_task(principal, task):
+        raise Forbidden(_not_your_task(task))
+
+
+def check_task_work(principal: Principal, task: HumanTask) -> None:
+    """Complete or claim: the lane's role (and agency), and not claimed by someone else."""
+    require(principal, "work_tasks")
+    if not holds_lane(principal, task.lane, task.agency):
+        raise Forbidden(_not_your_task(task))
+    if task.assignee and task.assignee != principal.name:
+        raise Forbidden(f"the task is claimed by {task.assignee}")
+
+
+def check_unclaim(principal: Principal, task: HumanTask) -> None:
+    if task.assignee != principal.name and not principal.has("board_manager"):
+        raise Forbidden("only the person who claimed the task, or a board manager, can "
+                        "release it")
+
+
+def _not_your_task(task: HumanTask) -> str:
+    agency = f" of {task.agency}" if task.lane == AGENCY_LANE and task.agency else ""
+    return f"this task is for the {task.lane} role{agency}"
+
+
+# ---- cases -------------------------------------------------------------------------------
+
+def is_case_reader(principal: Principal) -> bool:
+    return principal.has(*CASE_READERS)
+
+
+def check_case_read(principal: Principal, case: ReviewCase) -> None:
+    require(principal, "read_cases")
+    if is_case_reader(principal):
+        return
+    if principal.agency not in case.agencies:
+        raise Forbidden(f"the case does not involve your agency ({principal.agency})")
+
+
+def visible_cases(principal: Principal) -> ColumnElement[bool]:
+    """A SQL condition selecting the cases the principal may read."""
+    if is_case_reader(principal):
+        return true()
+    if principal.agency is None:
+        return false()
+    needle = principal.agency.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(ReviewCase.agencies, String).like(f'%"{needle}"%', escape="\\")
+
+
+def check_case_write(principal: Principal, case: ReviewCase, action: str) -> None:
+    require(principal, action)
+    if not is_case_reader(principal) and principal.agency not in case.agencies:
+        raise Forbidden(f"the case does not involve your agency ({principal.agency})")
+
+
+AGENCY_TIMELINE_TYPES = frozenset({"started", "case_updated", "completed", "terminated"})
+
+
+def event_visible(principal: Principal, event_type: str, task_agency: str | None,
+                  has_task: bool) -> bool:
+    """Agency leads see their agency's tasks and the case's status changes, nothing else."""
+    if is_case_reader(principal):
+        return True
+    if has_task:
+        return task_agency is not None and task_agency == principal.agency
+    return event_type in AGENCY_TIMELINE_TYPES
+
+
+def outcome_for(principal: Principal, outcome: dict[str, Any]) -> dict[str, Any]:
+    if is_case_reader(principal):
+        return outcome
+    actions = [a for a in outcome.get("actions", []) if isinstance(a, dict)
+               and a.get("owner_agency") == principal.agency]
+    return {"findings": outcome.get("findings", []), "actions": actions}

@@ -1,0 +1,66 @@
+"""API tokens: create (printed once), authenticate, revoke."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.principal import Principal, check_roles
+from app.auth.secrets import fingerprint, hash_secret, new_token, split_token, verify_secret
+from app.db.models import ApiToken
+
+
+def create(session: Session, name: str, roles: list[str], agency: str | None,
+           now: dt.datetime, expires_at: dt.datetime | None = None) -> str:
+    """Store a new token and return it; it cannot be shown again."""
+    if not name.strip():
+        raise ValueError("a token needs a name")
+    token, lookup, secret = new_token()
+    session.add(ApiToken(name=name.strip(), lookup=lookup, secret_hash=hash_secret(secret),
+                         roles=check_roles(roles, agency), agency=agency, created_at=now,
+                         expires_at=expires_at, revoked_at=None))
+    return token
+
+
+def revoke(session: Session, name: str, now: dt.datetime) -> int:
+    rows = list(session.scalars(select(ApiToken).where(ApiToken.name == name,
+                                                       ApiToken.revoked_at.is_(None))))
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
+
+
+class TokenVerifier:
+    """Checks bearer tokens. argon2 is slow by design, so a secret already verified against a
+    token's hash is remembered (by its SHA-256) and not verified again; the token's row is still
+    read on every request, so expiry and revocation take effect at once."""
+
+    def __init__(self) -> None:
+        self._verified: dict[tuple[int, str], bool] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, session: Session, token: str, now: dt.datetime) -> Principal | None:
+        parts = split_token(token)
+        if parts is None:
+            return None
+        lookup, secret = parts
+        row = session.scalars(select(ApiToken).where(ApiToken.lookup == lookup)).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        if row.expires_at is not None and row.expires_at <= now:
+            return None
+        key = (row.id, fingerprint(secret))
+        with self._lock:
+            known = self._verified.get(key)
+        if known is None:
+            known = verify_secret(row.secret_hash, secret)
+            with self._lock:
+                if len(self._verified) > 10_000:
+                    self._verified.clear()
+                self._verified[key] = known
+        if not known:
+            return None
+        return Principal(row.name, frozenset(row.roles), row.agency, "token")
