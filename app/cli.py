@@ -184,6 +184,35 @@ def user_create(
     typer.echo(f"created user {name}")
 
 
+retention_cli = typer.Typer(help="Erase case data past its retention period.",
+                            no_args_is_help=True)
+cli.add_typer(retention_cli, name="retention")
+
+
+@retention_cli.command("run")
+def retention_run(dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what has expired; erase nothing")] = False) -> None:
+    """List the cases whose retention period has passed, then erase their data."""
+    from app.services import retention
+    from app.services.context import build_context
+
+    settings = get_settings()
+    rules = retention.load_rules(settings.retention_file)
+    context = build_context(settings)
+    try:
+        found = retention.expired(context, rules)
+        for item in found:
+            typer.echo(f"{item.reference}  {item.route or '-'}  closed "
+                       f"{item.closed_at.date().isoformat()}  expired {item.erase_after}")
+        if not dry_run:
+            for item in found:
+                retention.erase(context, item)
+    finally:
+        context.close()
+    action = "would erase" if dry_run else "erased"
+    typer.echo(f"{action} {len(found)} case(s)")
+
+
 @cli.command()
 def demo() -> None:
     """Create demo logins and tokens for each role (once) and print them. Not for production."""

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         return self.processes_dir / "forms"
 
     @property
+    def retention_file(self) -> Path:
+        """How long case data is kept after closure, by route."""
+        return self.processes_dir / "retention.json"
+
+    @property
     def clocks_file(self) -> Path:
         """The statutory clocks and commissioning deadlines the routes read."""
         return self.processes_dir / "clocks.json"

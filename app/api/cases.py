@@ -20,7 +20,7 @@ router = APIRouter(tags=["cases"])
 
 Grade = Literal["catastrophic", "severe", "significant", "moderate", "low", "best_practice"]
 CaseStatus = Literal["screening", "awaiting_endorsement", "awaiting_national_panel", "in_review",
-                     "monitoring", "closed", "declined"]
+                     "monitoring", "closed", "declined", "erased"]
 Route = Literal["extended", "concise", "single_agency", "audit"]
 ReferencePath = Path(min_length=1, max_length=20, description="The case reference")
 

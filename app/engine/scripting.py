@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,22 @@ def due_moment(value: str | dt.date | dt.datetime) -> dt.datetime:
     return dt.datetime.combine(value + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
+def family_names_in(texts: list[Any], names: list[Any]) -> list[str]:
+    """The names that appear, as whole words and in any case, in any of the texts.
+
+    Published documents name the child by a pseudonym; this finds the family's real names
+    (as recorded in the genograms) before anything is published.
+    """
+    found: list[str] = []
+    joined = "\n".join(str(text) for text in texts if text)
+    for name in names:
+        name = str(name).strip()
+        if len(name) > 1 and name not in found and re.search(
+                rf"(?<!\w){re.escape(name)}(?!\w)", joined, flags=re.IGNORECASE):
+            found.append(name)
+    return found
+
+
 @dataclass(frozen=True)
 class EngineEnv:
     """What scripts and timers see of the world: the clock, the calendar, the deadline rules."""
@@ -102,5 +119,6 @@ def build_script_engine(env: EngineEnv | None = None) -> ReviewflowScriptEngine:
 
     helpers["clock_due"] = clock_due
     helpers["due_time"] = due_time
+    helpers["family_names_in"] = family_names_in
     return ReviewflowScriptEngine(SandboxedEnvironment(helpers, time_limit=env.time_limit),
                                   env.now, env.calendar)

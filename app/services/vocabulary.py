@@ -18,7 +18,8 @@ ROUTE_FOR_GRADE = {
 }
 
 CASE_STATUSES = ("screening", "awaiting_endorsement", "awaiting_national_panel", "in_review",
-                 "monitoring", "closed", "declined")
+                 "monitoring", "closed", "declined", "erased")
+"""`erased`: the retention period passed and the case's personal data was erased."""
 CLOSED_STATUSES = frozenset({"closed", "declined"})
 
 

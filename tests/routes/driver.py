@@ -107,7 +107,8 @@ class CaseDriver:
     def endorse(self) -> None:
         self.submit("endorse_review", {"endorsement": "endorse"})
 
-    def full_review_to_end(self, extended: bool, family: bool = True) -> None:
+    def full_review_to_end(self, extended: bool, family: bool = True,
+                           report_summary: str = "Agencies did not share what they knew.") -> None:
         self.submit("agree_terms_of_reference", {
             "terms_of_reference": "How agencies worked together in the year before the incident.",
             "overview_author_involved": True, "methodology": "welsh_model_with_scie",
@@ -135,7 +136,7 @@ class CaseDriver:
             "event_date": "2026-06-01", "attendance": [{"agency": "health", "attendees": 4}],
             "key_learning": "Practitioners did not know whom to escalate to."})
         self.submit("draft_report", {
-            "report_summary": "Agencies did not share what they knew.", "findings": FINDINGS,
+            "report_summary": report_summary, "findings": FINDINGS,
             "recommendations": [{"recommendation": "Strengthen escalation",
                                  "actions": [ACTION]}]})
         self.submit("staff_comments", {"staff_comments": "Dates corrected."})

@@ -195,3 +195,24 @@ def test_practice_manager_audit_skips_the_case_study(client: TestClient) -> None
     assert driver.ready_ids() == ["agree_learning"]
     driver.submit("agree_learning", {"learning_agreed": True, "learning_summary": "s"})
     assert driver.case()["status"] == "monitoring"
+
+
+def test_report_naming_the_family_goes_back_to_the_reviewer(client: TestClient) -> None:
+    driver = CaseDriver(client)
+    driver.deploy()
+    driver.refer(abuse_or_neglect=True, seriously_harmed=True, interagency_concern="curiosity")
+    driver.screen("concise")
+    driver.endorse()
+    driver.full_review_to_end(extended=False)  # the genograms name "Adult B"
+    assert driver.ready_ids() == ["decide_publication"]
+
+    second = CaseDriver(client)
+    second.refer(abuse_or_neglect=True, seriously_harmed=True, interagency_concern="curiosity")
+    second.screen("concise")
+    second.endorse()
+    second.full_review_to_end(extended=False,
+                              report_summary="ADULT B did not attend appointments.")
+    assert second.ready_ids() == ["draft_report"]
+    [notice] = second.events("notification_sent")
+    assert notice["detail"]["names"] == ["Adult B"]
+    assert notice["detail"]["recipient"] == "reviewer"
