@@ -233,6 +233,31 @@ def demo() -> None:
 
 
 @cli.command()
+def validate(
+        paths: Annotated[list[Path], typer.Argument(help="Files or folders to check")]) -> None:
+    """Report every problem in BPMN/DMN files and forms; exit 1 if there is any."""
+    from app.services.validation import validate as check
+
+    result = check(collect_files(paths))
+    for problem in result.problems:
+        where = ":".join(str(part) for part in (problem.file, problem.line) if part)
+        element = f" [{problem.element_id}]" if problem.element_id else ""
+        typer.echo(f"{where}{element}: {problem.reason}")
+    rows = [(r.file, ", ".join(r.processes) or "-", "yes" if r.deployable else "no",
+             str(len(r.problems))) for r in result.reports if r.file.endswith((".bpmn", ".xml"))]
+    if rows:
+        header = ("file", "processes", "deployable", "problems")
+        widths = [min(max(len(row[i]) for row in [header, *rows]), 60) for i in range(4)]
+        typer.echo("")
+        for row in [header, tuple("-" * w for w in widths), *rows]:
+            typer.echo("  ".join(cell[:60].ljust(width) for cell, width in zip(row, widths,
+                                                                             strict=True)))
+    typer.echo(f"\n{len(result.problems)} problem(s) in {len(result.reports)} file(s)")
+    if result.problems:
+        raise typer.Exit(1)
+
+
+@cli.command()
 def openapi() -> None:
     """Print the OpenAPI document to stdout."""
     from app.main import create_app

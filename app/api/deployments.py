@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -12,7 +12,7 @@ from app.api.deps import ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES
 from app.auth import policy
 from app.engine.definitions import SourceFile
-from app.services import deployments
+from app.services import deployments, validation
 from app.services.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
@@ -45,15 +45,45 @@ async def _read(files: list[UploadFile], limit: int) -> list[SourceFile]:
     return sources
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DeploymentPublic,
-             responses=ERROR_RESPONSES)
-async def create_deployment(ctx: ContextDep, principal: PrincipalDep,
+class ProblemPublic(BaseModel):
+    file: str
+    line: int | None
+    element_id: str | None
+    reason: str
+
+
+class FileReportPublic(BaseModel):
+    file: str
+    processes: list[str]
+    deployable: bool
+    problems: list[ProblemPublic]
+
+
+class ValidationPublic(BaseModel):
+    valid: bool
+    files: list[FileReportPublic]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED,
+             response_model=DeploymentPublic | ValidationPublic,
+             responses={**ERROR_RESPONSES, 200: {"model": ValidationPublic,
+                                                 "description": "The dry run's report"}})
+async def create_deployment(ctx: ContextDep, principal: PrincipalDep, response: Response,
                             files: Annotated[list[UploadFile], File(
                                 description=".bpmn, .dmn and .json form files, parsed together")],
-                            ) -> DeploymentPublic:
+                            dry_run: bool = Query(False, description="Only check the files and "
+                                                  "report every problem; deploy nothing"),
+                            ) -> DeploymentPublic | ValidationPublic:
     """Deploy files; a process gets a new version only when its content changed."""
     policy.require(principal, "deploy")
     sources = await _read(files, ctx.settings.max_upload_bytes)
+    if dry_run:
+        checked = await run_in_threadpool(validation.validate, sources)
+        response.status_code = status.HTTP_200_OK
+        return ValidationPublic(valid=not checked.problems, files=[
+            FileReportPublic(file=r.file, processes=r.processes, deployable=r.deployable,
+                             problems=[ProblemPublic(**p.as_dict()) for p in r.problems])
+            for r in checked.reports])
     result = await run_in_threadpool(deployments.deploy, ctx, principal, sources)
     return DeploymentPublic(deployment_id=result.deployment_id, processes=[
         DeployedProcessPublic(key=p.key, version=p.version, name=p.name, created=p.created)

@@ -1057,8 +1057,9 @@ class SandboxedScriptEngine(PythonScriptEngine):
             raise WorkflowTaskException(f"Error evaluating expression '{expression}': {exc}",
                                         task=task, exception=exc) from exc
         except Exception as exc:
-            raise WorkflowTaskException(f"Error evaluating expression '{expression}'",
-                                        task=task, exception=exc) from exc
+            raise WorkflowTaskException(
+                f"Error evaluating expression '{expression}': {exc.__class__.__name__}: {exc}",
+                task=task, exception=exc) from exc
 
     def call_service(self, task: Task, **kwargs: Any) -> Any:
         try:

@@ -15,15 +15,11 @@ from app.auth import policy
 from app.auth.principal import Principal
 from app.db.models import DecisionVersion, Deployment, DeploymentFile, ProcessVersion
 from app.db.uow import UnitOfWork
-from app.engine.decisions import LoadedDecision, load_decisions
-from app.engine.definitions import ParsedProcess, SourceFile, parse_files
-from app.engine.errors import InvalidDefinition, Problem
+from app.engine.decisions import LoadedDecision
+from app.engine.definitions import ParsedProcess, SourceFile
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.forms import parse_form_files
-
-DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml", ".xml")
-FORM_SUFFIX = ".json"
+from app.services.validation import Validation, validate
 
 
 @dataclass(frozen=True)
@@ -40,38 +36,10 @@ class DeploymentResult:
     processes: list[DeployedProcess]
 
 
-def _split(files: list[SourceFile]) -> tuple[list[SourceFile], list[SourceFile], list[Problem]]:
-    definitions: list[SourceFile] = []
-    forms: list[SourceFile] = []
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for source in files:
-        if source.name in seen:
-            problems.append(Problem(source.name, "the same file name is given twice"))
-            continue
-        seen.add(source.name)
-        lower = source.name.lower()
-        if lower.endswith(FORM_SUFFIX):
-            forms.append(source)
-        elif lower.endswith(DEFINITION_SUFFIXES):
-            definitions.append(source)
-        else:
-            problems.append(Problem(source.name, "unsupported file type: expected .bpmn, .dmn "
-                                                 "or a .json form"))
-    return definitions, forms, problems
-
-
-def _forms_for(process: ParsedProcess, forms: dict[str, dict[str, Any]]) -> tuple[
-        dict[str, dict[str, Any]], list[Problem]]:
-    chosen: dict[str, dict[str, Any]] = {}
-    problems: list[Problem] = []
-    for element_id, form_name in sorted(process.forms.items()):
-        if form_name in forms:
-            chosen[form_name] = forms[form_name]
-        else:
-            problems.append(Problem(process.source_file, f"names the form '{form_name}', which "
-                                    "is not among the deployed files", element_id=element_id))
-    return chosen, problems
+def _forms_for(process: ParsedProcess,
+               forms: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The forms a process's user tasks name (validation made sure each exists)."""
+    return {name: forms[name] for name in sorted(set(process.forms.values())) if name in forms}
 
 
 def _version_hash(process: ParsedProcess, forms: dict[str, dict[str, Any]]) -> str:
@@ -80,39 +48,14 @@ def _version_hash(process: ParsedProcess, forms: dict[str, dict[str, Any]]) -> s
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class CheckedDeployment:
-    processes: list[ParsedProcess]
-    forms: dict[str, dict[str, Any]]
-    decisions: dict[str, LoadedDecision]
-
-
-def check(files: list[SourceFile]) -> CheckedDeployment:
-    """Parse and check a deployment without storing anything; raise `Invalid` with problems."""
-    definitions, form_files, problems = _split(files)
-    forms, form_problems = parse_form_files(form_files)
-    problems.extend(form_problems)
-    decisions: dict[str, LoadedDecision] = {}
-    dmn_files = [f for f in definitions if f.name.lower().endswith(".dmn")]
-    try:
-        decisions = load_decisions(dmn_files)
-    except InvalidDefinition as exc:
-        problems.extend(exc.problems)
-    parsed: list[ParsedProcess] = []
-    if not definitions:
-        problems.append(Problem("", "no .bpmn or .dmn file was given"))
-    else:
-        try:
-            parsed = parse_files(definitions)
-        except InvalidDefinition as exc:
-            problems.extend(exc.problems)
-    for process in parsed:
-        problems.extend(_forms_for(process, forms)[1])
+def check(files: list[SourceFile]) -> Validation:
+    """Validate a deployment without storing anything; raise `Invalid` with every problem."""
+    validation = validate(files)
+    problems = validation.problems
     if problems:
-        unique = list(dict.fromkeys(problems))  # DMN files are checked twice; report once
         raise Invalid("the deployment is not valid",
-                      problems=[problem.as_dict() for problem in unique])
-    return CheckedDeployment(parsed, forms, decisions)
+                      problems=[problem.as_dict() for problem in problems])
+    return validation
 
 
 def deploy(ctx: ServiceContext, principal: Principal, files: list[SourceFile]) -> DeploymentResult:
@@ -133,7 +76,7 @@ def deploy(ctx: ServiceContext, principal: Principal, files: list[SourceFile]) -
                                        sha256=hashlib.sha256(source.content).hexdigest(),
                                        content=source.content))
         for process in parsed:
-            process_forms = _forms_for(process, forms)[0]
+            process_forms = _forms_for(process, forms)
             content_hash = _version_hash(process, process_forms)
             latest = _latest(uow, process.key)
             if latest is not None and latest.content_hash == content_hash:

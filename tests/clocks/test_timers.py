@@ -107,8 +107,7 @@ def test_catch_up_after_downtime_fires_in_due_order(client: TestClient, ctx: Ser
 def test_failing_timer_step_parks_the_instance_and_retry_runs_it(
         client: TestClient, ctx: ServiceContext, clock: ManualClock) -> None:
     bpmn = (FIXTURES / "timers.bpmn").read_bytes().replace(
-        b'<spiffworkflow:serviceTaskOperator id="notify"',
-        b'<spiffworkflow:serviceTaskOperator id="no_such_operator"').replace(
+        b'value="\'reviewer\'"', b'value="1 / 0"').replace(
         b'id="timer_kinds"', b'id="timer_failing"')
     response = client.post("/api/v1/deployments",
                            files=[("files", ("failing.bpmn", bpmn, "application/xml"))])
@@ -121,7 +120,7 @@ def test_failing_timer_step_parks_the_instance_and_retry_runs_it(
     body = client.get(f"/api/v1/instances/{iid}").json()
     assert body["status"] == "error"
     assert body["error"]["element_id"] == "send_reminder"
-    assert "no_such_operator" in body["error"]["message"]
+    assert "division by zero" in body["error"]["message"]
     assert timers.fire_due(ctx) == 0
     retried = client.post(f"/api/v1/instances/{iid}/retry")
     assert retried.status_code == 422
