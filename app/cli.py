@@ -258,6 +258,40 @@ def validate(
 
 
 @cli.command()
+def simulate(process: Annotated[str, typer.Argument(help="The process key")],
+             scenario_file: Annotated[Path, typer.Argument(help="The scenario (YAML)")],
+             processes: Annotated[Path | None, typer.Option(
+                 help="Folder of BPMN/DMN files and forms; REVIEWFLOW_PROCESSES_DIR if not given"
+             )] = None) -> None:
+    """Run a process in memory from a scenario and report the path; exit 1 if it fails."""
+    from app.services import simulations
+    from app.services.context import build_context
+
+    settings = get_settings()
+    context = build_context(settings)
+    try:
+        scenario = simulations.parse_scenario(scenario_file.read_text(encoding="utf-8"),
+                                              scenario_file.name)
+        files = collect_files([processes or settings.processes_dir])
+        report = simulations.simulate_files(context, files, process, scenario)
+    except ServiceError as error:
+        _fail(error)
+        return
+    finally:
+        context.close()
+    typer.echo(f"{scenario.name or scenario_file.name}: {process} ended {report.status}")
+    typer.echo("path: " + " > ".join(report.path))
+    for decision in report.decisions:
+        typer.echo(f"decision {decision['element_id']}: {decision['outputs']} "
+                   f"(rule {', '.join(decision['matched_rules'])})")
+    for failure in report.failures:
+        typer.echo(f"FAILED: {failure}")
+    typer.echo("passed" if report.passed else "failed")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+@cli.command()
 def openapi() -> None:
     """Print the OpenAPI document to stdout."""
     from app.main import create_app

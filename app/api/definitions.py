@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict
@@ -10,7 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES
 from app.auth import policy
-from app.services import deployments
+from app.engine.simulation import Scenario
+from app.services import deployments, simulations
 
 router = APIRouter(prefix="/api/v1/definitions", tags=["definitions"])
 
@@ -58,6 +60,29 @@ def get_definition(ctx: ContextDep, principal: PrincipalDep,
         versions = deployments.list_versions(uow, key)
         return DefinitionDetail(process_key=key,
                                 versions=[VersionPublic.model_validate(v) for v in versions])
+
+
+class SimulationPublic(BaseModel):
+    process: str
+    passed: bool
+    status: str
+    path: list[str]
+    decisions: list[dict[str, Any]]
+    gateways: list[dict[str, Any]]
+    operators: list[dict[str, Any]]
+    timers: list[str]
+    ready: list[str]
+    data: dict[str, Any]
+    failures: list[str]
+    ended_at: str
+
+
+@router.post("/{key}/simulate", response_model=SimulationPublic, responses=ERROR_RESPONSES)
+def simulate_definition(ctx: ContextDep, principal: PrincipalDep, scenario: Scenario,
+                        key: str = KeyPath) -> SimulationPublic:
+    """Run the latest version in memory with scripted answers; nothing is stored."""
+    report = simulations.simulate_deployed(ctx, principal, key, scenario)
+    return SimulationPublic(passed=report.passed, **vars(report))
 
 
 @router.get("/{key}/versions/{version}/xml", responses={

@@ -21,6 +21,7 @@ AGENCY_LANE = "agency_lead"
 
 ACTIONS: dict[str, tuple[str, ...]] = {
     "deploy": ("designer",),
+    "simulate": ("designer", "admin"),
     "read_definitions": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead",
                          "designer", "auditor", "admin"),
     "evaluate_decision": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead",
@@ -41,7 +42,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "read_audit": ("auditor", "admin"),
 }
 ACTION_WORDS = {
-    "deploy": "deploy process definitions", "read_definitions": "read process definitions",
+    "deploy": "deploy process definitions", "simulate": "simulate processes",
+    "read_definitions": "read process definitions",
     "evaluate_decision": "evaluate decisions", "start_instance": "start process instances",
     "read_instances": "read process instances", "terminate": "terminate instances",
     "retry": "retry instances", "send_message": "send messages", "refer": "refer cases",

@@ -161,8 +161,10 @@ class _Renderer:
             value = self.lookup(sem.get("categoryValueRef"))
             return (value.get("value") or "").strip() if value is not None else ""
         name = (sem.get("name") or "").strip()
-        states = [s.get("name") for s in _children(sem, "dataState") if s.get("name")]
-        return f"{name}\n[{states[0]}]" if states else name
+        states = [s.get("name", "") for s in _children(sem, "dataState") if s.get("name")]
+        if states and f"[{states[0]}]" not in name:
+            return f"{name}\n[{states[0]}]"
+        return name
 
     def group(self, layer: etree._Element, css: str, ref: str, kind: str,
               sem: etree._Element | None, fallback_id: str) -> etree._Element:
@@ -185,8 +187,9 @@ class _Renderer:
         if box is None:
             return
         self.extent.add(box)
-        if s.ref:
-            self.boxes.setdefault(s.ref, box)
+        for key in (s.ref, sem.get("id") if sem is not None else None):
+            if key:
+                self.boxes.setdefault(key, box)
         self.boxes.setdefault(f"di:{s.di.get('id', '')}", box)
         if sem is None:
             add(g, "rect", {"class": "outline", "x": box.x, "y": box.y, "width": box.w,
@@ -202,7 +205,7 @@ class _Renderer:
             add(g, "polygon", {"class": "outline", "points": draw.diamond(box), "fill": PAPER,
                                "stroke": INK, "stroke-width": 1.5})
             draw.gateway_marker(g, kind, box, marker_visible=_flag(s.di, "isMarkerVisible")
-                                is not False, instantiate=_flag(sem, "instantiate") is True,
+                                is True, instantiate=_flag(sem, "instantiate") is True,
                                 parallel_events=sem.get("eventGatewayType") == "Parallel")
             self.outer_label(g, s)
         elif kind in ("dataStore", "dataStoreReference"):
@@ -292,8 +295,10 @@ class _Renderer:
             text_block(g, name, Box(box.x + 8, box.y + 6, max(box.w - 16, 0.0),
                                     min(box.h - 12, 44.0)), align="start", valign="top")
         else:
-            inner = box.inset(5)
-            room = Box(inner.x, inner.y, inner.w, max(inner.h - (16 if markers else 0), 0.0))
+            top = 14.0 if kind in TASKS and kind != "task" and box.h >= 50 else 5.0
+            bottom = 20.0 if markers else 5.0
+            room = Box(box.x + 5, box.y + top, max(box.w - 10, 0.0),
+                       max(box.h - top - bottom, 0.0))
             text_block(g, name, room)
 
     def event(self, g: etree._Element, s: _Shape, box: Box, sem: etree._Element) -> None:

@@ -15,7 +15,7 @@ from lxml import etree
 SVG_NS = "http://www.w3.org/2000/svg"
 FONT_SIZE = 12.0
 LABEL_FONT_SIZE = 11.0
-CHAR_WIDTH = 0.56  # average glyph width of a sans-serif font, in ems
+CHAR_WIDTH = 0.52  # average glyph width of a sans-serif font, in ems
 LINE_HEIGHT = 1.2
 INK = "#22242a"
 PAPER = "#ffffff"
