@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES
 from app.auth import policy
 from app.engine.simulation import Scenario
-from app.services import deployments, simulations
+from app.services import deployments, migrations, simulations
 
 router = APIRouter(prefix="/api/v1/definitions", tags=["definitions"])
 
@@ -60,6 +60,70 @@ def get_definition(ctx: ContextDep, principal: PrincipalDep,
         versions = deployments.list_versions(uow, key)
         return DefinitionDetail(process_key=key,
                                 versions=[VersionPublic.model_validate(v) for v in versions])
+
+
+class ChangesPublic(BaseModel):
+    added: list[str]
+    removed: list[str]
+    changed: dict[str, list[str]] = Field(description="element id -> attributes that changed")
+
+
+class VersionHistoryPublic(VersionPublic):
+    changes_from_previous: ChangesPublic | None
+
+
+class MigrateAll(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_version: int | None = Field(None, ge=1, description="only instances on this version")
+    to_version: int | None = Field(None, ge=1, description="the latest version when not given")
+    dry_run: bool = True
+
+
+class MigrationPublic(BaseModel):
+    instance_id: str
+    from_version: int
+    to_version: int
+    blockers: list[str]
+    migrated: bool
+
+
+class MigrateAllPublic(BaseModel):
+    dry_run: bool
+    migrated: int
+    blocked: int
+    results: list[MigrationPublic]
+
+
+@router.get("/{key}/versions", response_model=list[VersionHistoryPublic],
+            responses=ERROR_RESPONSES)
+def list_versions(ctx: ContextDep, principal: PrincipalDep,
+                  key: str = KeyPath) -> list[VersionHistoryPublic]:
+    """Who deployed each version when, and what changed from the version before."""
+    return [VersionHistoryPublic(
+        **VersionPublic.model_validate(item.version).model_dump(),
+        changes_from_previous=ChangesPublic(**vars(item.changes)) if item.changes else None)
+        for item in migrations.history(ctx, principal, key)]
+
+
+@router.get("/{key}/diff", response_model=ChangesPublic, responses=ERROR_RESPONSES)
+def diff_versions(ctx: ContextDep, principal: PrincipalDep, key: str = KeyPath,
+                  from_version: int = Query(ge=1, alias="from"),
+                  to_version: int = Query(ge=1, alias="to")) -> ChangesPublic:
+    """Elements added, removed and changed between two versions."""
+    return ChangesPublic(**vars(migrations.diff(ctx, principal, key, from_version, to_version)))
+
+
+@router.post("/{key}/migrate", response_model=MigrateAllPublic, responses=ERROR_RESPONSES)
+def migrate_instances(ctx: ContextDep, principal: PrincipalDep, body: MigrateAll,
+                      key: str = KeyPath) -> MigrateAllPublic:
+    """Move every running instance that can move to a newer version (a dry run by default)."""
+    results = migrations.migrate_all(ctx, principal, key, body.from_version, body.to_version,
+                                     body.dry_run)
+    return MigrateAllPublic(
+        dry_run=body.dry_run, migrated=sum(r.migrated for r in results),
+        blocked=sum(bool(r.blockers) for r in results),
+        results=[MigrationPublic(**vars(r)) for r in results])
 
 
 class SimulationPublic(BaseModel):

@@ -17,7 +17,7 @@ from app.api.schemas import (
     TaskSummary,
 )
 from app.auth import policy
-from app.services import instances, timeline
+from app.services import instances, migrations, timeline
 from app.services.instances import InstanceState
 
 router = APIRouter(prefix="/api/v1/instances", tags=["instances"])
@@ -112,6 +112,31 @@ def retry_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: str = 
                    body: Annotated[RetryRequest | None, Body()] = None) -> InstanceDetail:
     """Run the failed step of an instance in `error` again, once its cause is fixed."""
     return detail(instances.retry(ctx, principal, instance_id, body.data if body else None))
+
+
+class MigrateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_version: int | None = Field(None, ge=1, description="the latest version when not given")
+    dry_run: bool = Field(False, description="only say whether it can move and what blocks it")
+
+
+class MigrationResultPublic(BaseModel):
+    instance_id: str
+    from_version: int
+    to_version: int
+    blockers: list[str]
+    migrated: bool
+
+
+@router.post("/{instance_id}/migrate", response_model=MigrationResultPublic,
+             responses=ERROR_RESPONSES)
+def migrate_instance(ctx: ContextDep, principal: PrincipalDep, body: MigrateRequest,
+                     instance_id: str = IdPath) -> MigrationResultPublic:
+    """Move the instance to a newer version if every element it reached still exists (409 with
+    the blocking elements if not)."""
+    result = migrations.migrate(ctx, principal, instance_id, body.to_version, body.dry_run)
+    return MigrationResultPublic(**vars(result))
 
 
 @router.get("/{instance_id}/timeline", response_model=list[EventPublic],

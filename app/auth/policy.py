@@ -22,6 +22,7 @@ AGENCY_LANE = "agency_lead"
 ACTIONS: dict[str, tuple[str, ...]] = {
     "deploy": ("designer",),
     "simulate": ("designer", "admin"),
+    "migrate": ("designer", "admin"),
     "read_definitions": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead",
                          "designer", "auditor", "admin"),
     "evaluate_decision": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead",
@@ -43,6 +44,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
 }
 ACTION_WORDS = {
     "deploy": "deploy process definitions", "simulate": "simulate processes",
+    "migrate": "migrate instances to a new version",
     "read_definitions": "read process definitions",
     "evaluate_decision": "evaluate decisions", "start_instance": "start process instances",
     "read_instances": "read process instances", "terminate": "terminate instances",

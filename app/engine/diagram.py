@@ -10,20 +10,30 @@ be overlaid (completed / active / waiting elements, and count badges for a heat 
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from lxml import etree
 
 from app.engine import diagram_shapes as draw
-from app.engine.diagram_shapes import INK, PAPER, Box, add, fmt, text_block
+from app.engine.diagram_shapes import (
+    INK,
+    PAPER,
+    Box,
+    Extent,
+    add,
+    bounds,
+    children,
+    fmt,
+    label_bounds,
+    local_name,
+    midpoint,
+    number,
+    text_block,
+)
 
 MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
-MARGIN = 20.0
-MAX_COORD = 1e7
 MARKERS = "rf-m"
 
 TASKS = {"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
@@ -52,67 +62,13 @@ class _Shape:
     label: Box | None
 
 
-def _local(node: etree._Element) -> str:
-    return node.tag.rpartition("}")[2] if isinstance(node.tag, str) else ""
-
-
 def _in(node: etree._Element, namespace: str) -> bool:
     return isinstance(node.tag, str) and node.tag.startswith(f"{{{namespace}}}")
-
-
-def _children(node: etree._Element, local: str) -> list[etree._Element]:
-    return [child for child in node if _local(child) == local]
-
-
-def _num(value: str | None) -> float | None:
-    try:
-        number = float(value) if value is not None else None
-    except ValueError:
-        return None
-    if number is None or not math.isfinite(number):
-        return None
-    return max(-MAX_COORD, min(MAX_COORD, number))
-
-
-def _bounds(node: etree._Element) -> Box | None:
-    """The dc:Bounds child of a DI element, normalised; None when absent or unreadable."""
-    for child in _children(node, "Bounds"):
-        values = [_num(child.get(name)) for name in ("x", "y", "width", "height")]
-        if all(value is None for value in values):
-            continue
-        x, y, w, h = (value or 0.0 for value in values)
-        return Box(min(x, x + w), min(y, y + h), abs(w), abs(h))
-    return None
-
-
-def _label_bounds(node: etree._Element) -> Box | None:
-    for label in _children(node, "BPMNLabel"):
-        box = _bounds(label)
-        if box is not None and box.w > 0 and box.h > 0:
-            return box
-    return None
 
 
 def _flag(node: etree._Element, name: str) -> bool | None:
     value = (node.get(name) or "").strip().lower()
     return {"true": True, "1": True, "false": False, "0": False}.get(value)
-
-
-class _Extent:
-    def __init__(self) -> None:
-        self.lo_x = self.lo_y = math.inf
-        self.hi_x = self.hi_y = -math.inf
-
-    def add(self, box: Box | None) -> None:
-        if box is not None:
-            self.lo_x, self.lo_y = min(self.lo_x, box.x), min(self.lo_y, box.y)
-            self.hi_x, self.hi_y = max(self.hi_x, box.right), max(self.hi_y, box.bottom)
-
-    def view(self) -> Box:
-        if self.lo_x > self.hi_x:
-            return Box(0.0, 0.0, 100.0, 100.0)
-        return Box(self.lo_x - MARGIN, self.lo_y - MARGIN, self.hi_x - self.lo_x + 2 * MARGIN,
-                   self.hi_y - self.lo_y + 2 * MARGIN)
 
 
 def _select_plane(root: etree._Element, diagram_id: str | None) -> etree._Element:
@@ -123,7 +79,7 @@ def _select_plane(root: etree._Element, diagram_id: str | None) -> etree._Elemen
         diagrams = [d for d in diagrams if d.get("id") == diagram_id]
         if not diagrams:
             raise NoDiagram(f"the document has no diagram with id {diagram_id!r}")
-    planes = [p for d in diagrams for p in _children(d, "BPMNPlane") if _in(p, BPMNDI_NS)]
+    planes = [p for d in diagrams for p in children(d, "BPMNPlane") if _in(p, BPMNDI_NS)]
     for plane in planes:
         if next(plane.iter(f"{{{BPMNDI_NS}}}BPMNShape", f"{{{BPMNDI_NS}}}BPMNEdge"), None) \
                 is not None:
@@ -133,14 +89,13 @@ def _select_plane(root: etree._Element, diagram_id: str | None) -> etree._Elemen
 
 class _Renderer:
     def __init__(self, root: etree._Element, completed: Set[str], active: Set[str],
-                 waiting: Set[str], counts: Mapping[str, int]) -> None:
+                 waiting: Set[str]) -> None:
         self.index: dict[str, etree._Element] = {}
         for node in root.iter():
             if _in(node, MODEL_NS) and node.get("id"):
                 self.index.setdefault(node.get("id", ""), node)
         self.states = {"completed": completed, "waiting": waiting, "active": active}
-        self.counts = counts
-        self.extent = _Extent()
+        self.extent = Extent()
         self.used_ids: set[str] = set()
         self.boxes: dict[str, Box] = {}
 
@@ -154,14 +109,14 @@ class _Renderer:
     def name(self, sem: etree._Element | None) -> str:
         if sem is None:
             return ""
-        kind = _local(sem)
+        kind = local_name(sem)
         if kind == "textAnnotation":
-            return " ".join("".join(t.itertext()) for t in _children(sem, "text")).strip()
+            return " ".join("".join(t.itertext()) for t in children(sem, "text")).strip()
         if kind == "group":
             value = self.lookup(sem.get("categoryValueRef"))
             return (value.get("value") or "").strip() if value is not None else ""
         name = (sem.get("name") or "").strip()
-        states = [s.get("name", "") for s in _children(sem, "dataState") if s.get("name")]
+        states = [s.get("name", "") for s in children(sem, "dataState") if s.get("name")]
         if states and f"[{states[0]}]" not in name:
             return f"{name}\n[{states[0]}]"
         return name
@@ -174,9 +129,11 @@ class _Renderer:
             n += 1
             node_id = f"{base}-{n}"
         self.used_ids.add(node_id)
-        states = [state for state, refs in self.states.items() if ref and ref in refs]
+        element_id = sem.get("id") if sem is not None else ref
+        states = [state for state, ids in self.states.items()
+                  if (ref and ref in ids) or (element_id and element_id in ids)]
         g = add(layer, "g", {"id": node_id, "class": " ".join([css, kind, *states]),
-                             "data-element-id": ref or None})
+                             "data-element-id": element_id or None})
         add(g, "title", None, self.name(sem) or f"{kind} {ref}".strip())
         return g
 
@@ -252,7 +209,7 @@ class _Renderer:
             d = (f"M{fmt(box.x + strip)},{fmt(box.y)} V{fmt(box.bottom)}" if horizontal
                  else f"M{fmt(box.x)},{fmt(box.y + strip)} H{fmt(box.right)}")
             add(g, "path", {"d": d, "stroke": INK, "stroke-width": 1.5})
-            if _children(sem, "participantMultiplicity"):
+            if children(sem, "participantMultiplicity"):
                 draw.activity_markers(g, box, ["parallel"])
         if horizontal:
             turned = add(g, "g", {"transform": f"translate({fmt(box.x + strip / 2)} "
@@ -278,9 +235,9 @@ class _Renderer:
         if kind in TASKS:
             draw.task_marker(g, kind, box.x + 6, box.y + 6)
         markers: list[str] = []
-        if _children(sem, "standardLoopCharacteristics"):
+        if children(sem, "standardLoopCharacteristics"):
             markers.append("loop")
-        for loop in _children(sem, "multiInstanceLoopCharacteristics"):
+        for loop in children(sem, "multiInstanceLoopCharacteristics"):
             markers.append("sequential" if _flag(loop, "isSequential") else "parallel")
         if _flag(sem, "isForCompensation"):
             markers.append("compensation")
@@ -313,12 +270,12 @@ class _Renderer:
             if kind not in ("startEvent", "endEvent") and r > 4:
                 add(g, "circle", {"cx": box.cx, "cy": box.cy, "r": r - 3, "fill": "none",
                                   "stroke": INK, "stroke-width": 1.5, "stroke-dasharray": dash})
-            found = [_local(d) for d in sem if _local(d).endswith("EventDefinition")]
+            found = [local_name(d) for d in sem if local_name(d).endswith("EventDefinition")]
             for ref in sem:
-                if _local(ref) == "eventDefinitionRef" and ref.text:
+                if local_name(ref) == "eventDefinitionRef" and ref.text:
                     target = self.lookup(ref.text)
                     if target is not None:
-                        found.append(_local(target))
+                        found.append(local_name(target))
             marker = found[0].removesuffix("EventDefinition") if len(found) == 1 else (
                 ("parallelMultiple" if _flag(sem, "parallelMultiple") else "multiple")
                 if found else "")
@@ -349,7 +306,7 @@ class _Renderer:
             box = self.boxes.get(f"di:{edge.get(f'{side}Element', '')}")
             if box is None and sem is not None:
                 ref = sem.get(f"{side}Ref") or next(
-                    (c.text for c in _children(sem, f"{side}Ref") if c.text), None)
+                    (c.text for c in children(sem, f"{side}Ref") if c.text), None)
                 box = self.boxes.get((ref or "").strip())
             if box is not None:
                 found.append(box)
@@ -358,8 +315,8 @@ class _Renderer:
     def edge(self, g: etree._Element, edge: etree._Element, ref: str,
              sem: etree._Element | None) -> None:
         route: list[tuple[float, float]] = []
-        for point in _children(edge, "waypoint"):
-            x, y = _num(point.get("x")), _num(point.get("y"))
+        for point in children(edge, "waypoint"):
+            x, y = number(point.get("x")), number(point.get("y"))
             if x is not None and y is not None:
                 route.append((x, y))
         if len(route) < 2:
@@ -368,15 +325,15 @@ class _Renderer:
             return
         for x, y in route:
             self.extent.add(Box(x, y, 0.0, 0.0))
-        kind = _local(sem) if sem is not None else ""
+        kind = local_name(sem) if sem is not None else ""
         style: dict[str, object] = {"class": "line", "points": draw.points(route),
                                     "fill": "none", "stroke": INK, "stroke-width": 1.5,
                                     "stroke-linejoin": "round"}
         source = self.lookup(sem.get("sourceRef")) if sem is not None else None
         if kind == "sequenceFlow":
             style["marker-end"] = f"url(#{MARKERS}-arrow)"
-            source_kind = _local(source) if source is not None else ""
-            if _children(sem, "conditionExpression") and (
+            source_kind = local_name(source) if source is not None else ""
+            if children(sem, "conditionExpression") and (
                     source_kind in TASKS or source_kind in SUB_PROCESSES
                     or source_kind == "callActivity"):
                 style["marker-start"] = f"url(#{MARKERS}-diamond)"
@@ -394,19 +351,12 @@ class _Renderer:
             style.update({"stroke-dasharray": "5 4", "stroke": "#9aa0a6"})
         add(g, "polyline", style)
         if kind == "sequenceFlow" and source is not None and ref and source.get("default") == ref:
-            (x0, y0), (x1, y1) = route[0], route[1]
-            length = math.hypot(x1 - x0, y1 - y0) or 1.0
-            ux, uy = (x1 - x0) / length, (y1 - y0) / length
-            px, py = x0 + ux * min(12.0, length / 2), y0 + uy * min(12.0, length / 2)
-            dx, dy = 3 * ux - 5 * uy, 3 * uy + 5 * ux
-            add(g, "path", {"class": "line default-marker", "d": f"M{fmt(px - dx)},"
-                            f"{fmt(py - dy)} L{fmt(px + dx)},{fmt(py + dy)}", "stroke": INK,
-                            "stroke-width": 1.5})
+            draw.default_slash(g, route)
         name = self.name(sem)
         if name:
-            place = _label_bounds(edge)
+            place = label_bounds(edge)
             if place is None:
-                mx, my = _midpoint(route)
+                mx, my = midpoint(route)
                 place = Box(mx - 45, my - 18, 90.0, 0.0)
             self.outer_text(g, name, place)
 
@@ -420,17 +370,6 @@ class _Renderer:
         add(g, "text", {"x": box.right, "y": box.y + 4.0, "text-anchor": "middle",
                         "font-size": 11.0}, text)
         self.extent.add(Box(box.right - r, box.y - r, 2 * r, 2 * r))
-
-
-def _midpoint(route: list[tuple[float, float]]) -> tuple[float, float]:
-    half = sum(math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(route)) / 2
-    for a, b in itertools.pairwise(route):
-        length = math.hypot(b[0] - a[0], b[1] - a[1])
-        if half <= length and length > 0:
-            t = half / length
-            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
-        half -= length
-    return route[0]
 
 
 def _rank(s: _Shape) -> tuple[int, float]:
@@ -473,13 +412,13 @@ def render_svg(root: etree._Element, *, completed: Set[str] = frozenset(),
     if hasattr(root, "getroot"):
         root = root.getroot()
     plane = _select_plane(root, diagram_id)
-    r = _Renderer(root, completed, active, waiting, counts or {})
+    r = _Renderer(root, completed, active, waiting)
     shapes: list[_Shape] = []
     for di in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
         ref = (di.get("bpmnElement") or "").strip()
         sem = r.lookup(ref)
-        kind = _local(sem) if sem is not None else "missing"
-        shapes.append(_Shape(di, ref, sem, kind, _bounds(di), _label_bounds(di)))
+        kind = local_name(sem) if sem is not None else "missing"
+        shapes.append(_Shape(di, ref, sem, kind, bounds(di), label_bounds(di)))
     shapes.sort(key=_rank)
 
     label = _title(root, plane, title)
@@ -506,12 +445,13 @@ def render_svg(root: etree._Element, *, completed: Set[str] = frozenset(),
     for n, edge in enumerate(plane.iter(f"{{{BPMNDI_NS}}}BPMNEdge")):
         ref = (edge.get("bpmnElement") or "").strip()
         sem = r.lookup(ref)
-        kind = _local(sem) if sem is not None else "missing"
+        kind = local_name(sem) if sem is not None else "missing"
         g = r.group(layers["edges"], "edge", ref, kind, sem, edge.get("id") or f"e{n}")
         r.edge(g, edge, ref, sem)
     for ref, count in (counts or {}).items():
         box = r.boxes.get(ref)
-        if box is not None and isinstance(count, int) and count > 0:
+        if box is not None and isinstance(count, int) and not isinstance(count, bool) \
+                and count > 0:
             r.badge(layers["badges"], ref, count, box)
 
     view = r.extent.view()

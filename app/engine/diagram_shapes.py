@@ -6,6 +6,7 @@ The glyphs are deliberately simple approximations of the BPMN 2.0 notation.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ FONT_SIZE = 12.0
 LABEL_FONT_SIZE = 11.0
 CHAR_WIDTH = 0.52  # average glyph width of a sans-serif font, in ems
 LINE_HEIGHT = 1.2
+MARGIN = 20.0
+MAX_COORD = 1e7
 INK = "#22242a"
 PAPER = "#ffffff"
 
@@ -68,6 +71,92 @@ class Box:
         w = max(self.w - 2 * d, 0.0)
         h = max(self.h - 2 * d, 0.0)
         return Box(self.cx - w / 2, self.cy - h / 2, w, h)
+
+
+# ---- reading DI geometry ---------------------------------------------------------------
+
+
+def local_name(node: etree._Element) -> str:
+    """An element's tag without its namespace ("" for comments and processing instructions)."""
+    return node.tag.rpartition("}")[2] if isinstance(node.tag, str) else ""
+
+
+def children(node: etree._Element, local: str) -> list[etree._Element]:
+    """Direct child elements with this local name, in any namespace."""
+    return [child for child in node if local_name(child) == local]
+
+
+def number(value: str | None) -> float | None:
+    """A finite coordinate from an attribute (clamped to +-MAX_COORD), or None."""
+    try:
+        parsed = float(value) if value is not None else None
+    except ValueError:
+        return None
+    if parsed is None or not math.isfinite(parsed):
+        return None
+    return max(-MAX_COORD, min(MAX_COORD, parsed))
+
+
+def bounds(node: etree._Element) -> Box | None:
+    """The dc:Bounds child of a DI element, normalised; None when absent or unreadable."""
+    for child in children(node, "Bounds"):
+        values = [number(child.get(name)) for name in ("x", "y", "width", "height")]
+        if all(value is None for value in values):
+            continue
+        x, y, w, h = (value or 0.0 for value in values)
+        return Box(min(x, x + w), min(y, y + h), abs(w), abs(h))
+    return None
+
+
+def label_bounds(node: etree._Element) -> Box | None:
+    """The bounds of a DI element's BPMNLabel, when it has usable ones."""
+    for label in children(node, "BPMNLabel"):
+        box = bounds(label)
+        if box is not None and box.w > 0 and box.h > 0:
+            return box
+    return None
+
+
+class Extent:
+    """The running bounding box of everything drawn; view() adds the margin."""
+
+    def __init__(self) -> None:
+        self.lo_x = self.lo_y = math.inf
+        self.hi_x = self.hi_y = -math.inf
+
+    def add(self, box: Box | None) -> None:
+        if box is not None:
+            self.lo_x, self.lo_y = min(self.lo_x, box.x), min(self.lo_y, box.y)
+            self.hi_x, self.hi_y = max(self.hi_x, box.right), max(self.hi_y, box.bottom)
+
+    def view(self) -> Box:
+        if self.lo_x > self.hi_x:
+            return Box(0.0, 0.0, 100.0, 100.0)
+        return Box(self.lo_x - MARGIN, self.lo_y - MARGIN, self.hi_x - self.lo_x + 2 * MARGIN,
+                   self.hi_y - self.lo_y + 2 * MARGIN)
+
+
+def midpoint(route: list[tuple[float, float]]) -> tuple[float, float]:
+    """The point halfway along a polyline."""
+    half = sum(math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(route)) / 2
+    for a, b in itertools.pairwise(route):
+        length = math.hypot(b[0] - a[0], b[1] - a[1])
+        if half <= length and length > 0:
+            t = half / length
+            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
+        half -= length
+    return route[0]
+
+
+def default_slash(parent: etree._Element, route: list[tuple[float, float]]) -> None:
+    """The slash across a default flow, near its start."""
+    (x0, y0), (x1, y1) = route[0], route[1]
+    length = math.hypot(x1 - x0, y1 - y0) or 1.0
+    ux, uy = (x1 - x0) / length, (y1 - y0) / length
+    px, py = x0 + ux * min(12.0, length / 2), y0 + uy * min(12.0, length / 2)
+    dx, dy = 3 * ux - 5 * uy, 3 * uy + 5 * ux
+    add(parent, "path", {"class": "line default-marker", "d": f"M{fmt(px - dx)},{fmt(py - dy)} "
+                         f"L{fmt(px + dx)},{fmt(py + dy)}", "stroke": INK, "stroke-width": 1.5})
 
 
 def clean(text: object) -> str:

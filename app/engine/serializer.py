@@ -52,6 +52,8 @@ _CONFIG[BpmnWorkflow] = SpeclessWorkflowConverter
 for _clocked in CLOCKED.values():
     _CONFIG[_clocked] = TimerConditionalEventDefinitionConverter
 _REGISTRY = BpmnWorkflowSerializer.configure(_CONFIG)
+REGISTRY = _REGISTRY
+"""The serializer registry; SpiffWorkflow's spec diff needs it to compare specs."""
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 
 
