@@ -12,7 +12,7 @@ from app.api.deps import ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES
 from app.auth import policy
 from app.engine.simulation import Scenario
-from app.services import deployments, migrations, simulations
+from app.services import deployments, diagrams, migrations, simulations
 
 router = APIRouter(prefix="/api/v1/definitions", tags=["definitions"])
 
@@ -93,6 +93,26 @@ class MigrateAllPublic(BaseModel):
     migrated: int
     blocked: int
     results: list[MigrationPublic]
+
+
+SVG_RESPONSE: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES, 200: {"content": {"image/svg+xml": {}}, "description": "The diagram"}}
+
+
+@router.get("/{key}/diagram.svg", responses=SVG_RESPONSE)
+def definition_diagram(ctx: ContextDep, principal: PrincipalDep, key: str = KeyPath,
+                       version: int | None = Query(None, ge=1, description="latest if not given"),
+                       ) -> Response:
+    """The process as SVG, each user task badged with how many running instances wait there."""
+    return Response(diagrams.definition_svg(ctx, principal, key, version),
+                    media_type="image/svg+xml")
+
+
+@router.get("/{key}/heat", response_model=dict[str, int], responses=ERROR_RESPONSES)
+def definition_heat(ctx: ContextDep, principal: PrincipalDep, key: str = KeyPath,
+                    version: int | None = Query(None, ge=1)) -> dict[str, int]:
+    """Running instances waiting at each element (a heat view of where cases wait)."""
+    return diagrams.heat(ctx, principal, key, version)
 
 
 @router.get("/{key}/versions", response_model=list[VersionHistoryPublic],

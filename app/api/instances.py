@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Query, status
+from fastapi import APIRouter, Body, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
@@ -17,7 +17,7 @@ from app.api.schemas import (
     TaskSummary,
 )
 from app.auth import policy
-from app.services import instances, migrations, timeline
+from app.services import diagrams, instances, migrations, timeline
 from app.services.instances import InstanceState
 
 router = APIRouter(prefix="/api/v1/instances", tags=["instances"])
@@ -137,6 +137,15 @@ def migrate_instance(ctx: ContextDep, principal: PrincipalDep, body: MigrateRequ
     the blocking elements if not)."""
     result = migrations.migrate(ctx, principal, instance_id, body.to_version, body.dry_run)
     return MigrationResultPublic(**vars(result))
+
+
+@router.get("/{instance_id}/diagram.svg", responses={
+    **ERROR_RESPONSES, 200: {"content": {"image/svg+xml": {}}, "description": "The diagram"}})
+def instance_diagram(ctx: ContextDep, principal: PrincipalDep,
+                     instance_id: str = IdPath) -> Response:
+    """The process as SVG with completed, active and waiting elements highlighted."""
+    return Response(diagrams.instance_svg(ctx, principal, instance_id),
+                    media_type="image/svg+xml")
 
 
 @router.get("/{instance_id}/timeline", response_model=list[EventPublic],

@@ -252,11 +252,12 @@ class _Renderer:
             text_block(g, name, Box(box.x + 8, box.y + 6, max(box.w - 16, 0.0),
                                     min(box.h - 12, 44.0)), align="start", valign="top")
         else:
-            top = 14.0 if kind in TASKS and kind != "task" and box.h >= 50 else 5.0
+            # Keep clear of the type icon while the name still fits; never of bottom markers.
+            top = 14.0 if kind in TASKS and kind != "task" else 5.0
             bottom = 20.0 if markers else 5.0
-            room = Box(box.x + 5, box.y + top, max(box.w - 10, 0.0),
-                       max(box.h - top - bottom, 0.0))
-            text_block(g, name, room)
+            rooms = [Box(box.x + 5, box.y + t, max(box.w - 10, 0.0), max(box.h - t - bottom, 0.0))
+                     for t in (top, 5.0)]
+            text_block(g, name, rooms[0] if draw.fits(name, rooms[0]) else rooms[1])
 
     def event(self, g: etree._Element, s: _Shape, box: Box, sem: etree._Element) -> None:
         kind, r = s.kind, min(box.w, box.h) / 2

@@ -212,6 +212,12 @@ def wrap_text(text: str, width: float, font_size: float) -> list[str]:
     return lines
 
 
+def fits(text: str, box: Box, font_size: float = FONT_SIZE) -> bool:
+    """Whether text wrapped to box's width fits its height."""
+    lines = wrap_text(text, max(box.w, font_size), font_size)
+    return len(lines) * font_size * LINE_HEIGHT <= box.h
+
+
 def text_block(parent: etree._Element, text: str, box: Box, *, font_size: float = FONT_SIZE,
                align: str = "middle", valign: str = "middle", clip: bool = True,
                css: str = "label") -> Box | None:
@@ -220,7 +226,8 @@ def text_block(parent: etree._Element, text: str, box: Box, *, font_size: float 
     With clip, lines that do not fit the box's height are dropped and the last kept line ends
     with an ellipsis; without it the text may run past the box's bottom.
     """
-    lines = wrap_text(text, max(box.w, font_size), font_size)
+    width = max(box.w, font_size)
+    lines = wrap_text(text, width, font_size)
     if not lines:
         return None
     line_h = font_size * LINE_HEIGHT
@@ -228,7 +235,8 @@ def text_block(parent: etree._Element, text: str, box: Box, *, font_size: float 
         room = max(int(box.h // line_h), 1)
         if len(lines) > room:
             lines = lines[:room]
-            lines[-1] = lines[-1][:-1] + "…" if len(lines[-1]) > 1 else "…"
+            max_chars = max(int(width / (font_size * CHAR_WIDTH)), 1)
+            lines[-1] = lines[-1][:max_chars - 1].rstrip() + "…"
     total = line_h * len(lines)
     top = box.y + (box.h - total) / 2 if valign == "middle" else box.y
     x = {"start": box.x, "end": box.right}.get(align, box.cx)

@@ -326,5 +326,33 @@ def subprocess_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     return collected
 
 
+@dataclass(frozen=True)
+class ElementStates:
+    """Which BPMN elements of the top-level process have run, are active, or wait for an event."""
+
+    completed: frozenset[str]
+    active: frozenset[str]
+    waiting: frozenset[str]
+
+
+def element_states(workflow: BpmnWorkflow) -> ElementStates:
+    """A call activity or sub-process counts as active while anything inside it is."""
+    completed: set[str] = set()
+    active: set[str] = set()
+    waiting: set[str] = set()
+    for task in workflow.get_tasks(skip_subprocesses=True):
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.has_state(TaskState.COMPLETED):
+            completed.add(bpmn_id)
+        elif task.has_state(TaskState.READY | TaskState.STARTED | TaskState.ERROR):
+            active.add(bpmn_id)
+        elif task.has_state(TaskState.WAITING):
+            waiting.add(bpmn_id)
+    return ElementStates(frozenset(completed - active), frozenset(active),
+                         frozenset(waiting - active))
+
+
 def cancel(workflow: BpmnWorkflow) -> None:
     workflow.cancel()

@@ -1,0 +1,65 @@
+"""Diagrams: a process version's BPMN as SVG, with an instance's progress or a heat view."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.auth import policy
+from app.auth.principal import Principal
+from app.db.models import HumanTask, ProcessInstance, ProcessVersion
+from app.engine import runner
+from app.engine.diagram import NoDiagram, render_svg
+from app.engine.errors import InvalidDefinition
+from app.engine.xml import parse_document
+from app.services import deployments, instances, steps
+from app.services.context import ServiceContext
+from app.services.errors import NotFound
+
+
+def _render(source: bytes, version: ProcessVersion, **highlights: object) -> str:
+    try:
+        root = parse_document(source, version.source_file)
+        return render_svg(root, title=f"{version.name} (version {version.version})",
+                          **highlights)  # type: ignore[arg-type]
+    except (NoDiagram, InvalidDefinition) as exc:
+        raise NotFound(f"'{version.source_file}' has no diagram to show: {exc}",
+                       process_key=version.process_key) from None
+
+
+def heat(ctx: ServiceContext, principal: Principal, key: str,
+         version: int | None = None) -> dict[str, int]:
+    """How many running instances wait at each user task of the process."""
+    policy.require(principal, "read_definitions")
+    with ctx.uow() as uow:
+        query = (select(HumanTask.bpmn_id, func.count(func.distinct(HumanTask.instance_id)))
+                 .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                 .where(HumanTask.process_key == key, HumanTask.state == "ready")
+                 .group_by(HumanTask.bpmn_id))
+        if version is not None:
+            query = query.where(ProcessInstance.version == version)
+        return {bpmn_id: count for bpmn_id, count in uow.session.execute(query).all()}
+
+
+def definition_svg(ctx: ServiceContext, principal: Principal, key: str,
+                   version: int | None = None, with_heat: bool = True) -> str:
+    policy.require(principal, "read_definitions")
+    with ctx.uow() as uow:
+        row = (deployments.get_version(uow, key, version) if version
+               else deployments.latest_version(uow, key))
+        source = deployments.version_source(uow, row)
+    counts = heat(ctx, principal, key, row.version) if with_heat else None
+    return _render(source, row, counts=counts)
+
+
+def instance_svg(ctx: ServiceContext, principal: Principal, instance_id: str) -> str:
+    """The instance's process, with completed, active and waiting elements highlighted."""
+    policy.require(principal, "read_instances")
+    with ctx.uow() as uow:
+        instance = instances.get_row(uow, instance_id)
+        row = uow.session.get(ProcessVersion, instance.process_version_id)
+        if row is None:
+            raise NotFound("the instance's process version is missing")
+        source = deployments.version_source(uow, row)
+        states = runner.element_states(steps.load_workflow(ctx, uow, instance))
+    return _render(source, row, completed=set(states.completed), active=set(states.active),
+                   waiting=set(states.waiting))
