@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app.api import (
     audit,
@@ -22,8 +24,11 @@ from app.api import (
 from app.api.limits import BodySizeLimit
 from app.services.context import ServiceContext, build_context
 from app.settings import Settings, get_settings
+from app.web import auth_pages, case_pages, inbox_pages
+from app.web import errors as web_errors
 from app.worker import Worker
 
+STATIC = Path(__file__).parent / "web" / "static"
 DESCRIPTION = """Runs a Safeguarding Children Board's learning and improvement reviews as BPMN.
 
 Errors are JSON objects with `detail` (plain words) and `code`; validation errors add `errors`,
@@ -56,6 +61,10 @@ def create_app(settings: Settings | None = None,
     if context is not None:
         app.state.context = context
     errors.install(app)
+    web_errors.install(app)
+    for page_module in (auth_pages, inbox_pages, case_pages):
+        app.include_router(page_module.router)
+    app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="static")
     for module in (health, deployments, definitions, instances, tasks, messages, cases,
                    decisions, audit):
         app.include_router(module.router)

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_seconds: float = 30.0
     embedded_worker: bool = Field(True, description="run the timer worker inside `serve`")
     worker_poll_seconds: float = Field(2.0, gt=0, le=300)
+    cookie_secure: bool = Field(True, description="send the session cookie over HTTPS only "
+                                                  "(browsers treat localhost as secure)")
     calendar_region: str = Field("ENG", description="bank holidays: ENG, WLS, SCT or NIR")
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.deps import ContextDep, PrincipalDep
-from app.api.schemas import Page
+from app.api.schemas import MAX_INT, Page
 from app.auth import audit, policy
 
 log = logging.getLogger("reviewflow.audit")
@@ -30,7 +30,7 @@ TARGETS = {"instances": "instance", "tasks": "task", "cases": "case", "definitio
 
 def _target(request: Request) -> tuple[str | None, str | None]:
     parts = request.url.path.split("/")
-    resource = parts[3] if len(parts) > 3 else ""
+    resource = (parts[2] if parts[1] == "ui" else parts[3]) if len(parts) > 3 else ""
     params = request.path_params
     target_id = next(iter(params.values()), None) if params else None
     return TARGETS.get(resource, resource or None), str(target_id) if target_id else None
@@ -39,7 +39,8 @@ def _target(request: Request) -> tuple[str | None, str | None]:
 class AuditMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
-        if not request.url.path.startswith("/api/v1/"):
+        path = request.url.path
+        if not path.startswith(("/api/v1/", "/ui/")) or path.startswith("/ui/static/"):
             return response
         context = request.app.state.context
         principal = getattr(request.state, "principal", None)
@@ -91,7 +92,7 @@ def list_audit(ctx: ContextDep, principal: PrincipalDep, actor: str | None = Non
                target_id: str | None = None, outcome: str | None = None,
                since: dt.datetime | None = None, until: dt.datetime | None = None,
                limit: int = Query(100, ge=1, le=1000),
-               offset: int = Query(0, ge=0)) -> Page[AuditEntryPublic]:
+               offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[AuditEntryPublic]:
     """Who read or changed what, oldest first (auditors and admins only)."""
     policy.require(principal, "read_audit")
     with ctx.uow() as uow:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import EventPublic
-from app.api.schemas import ERROR_RESPONSES, Page, TaskSummary
+from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, TaskSummary
 from app.auth import policy
 from app.auth.principal import Principal
 from app.services import cases, deadlines
@@ -153,7 +153,7 @@ def create_referral(ctx: ContextDep, principal: PrincipalDep, body: ReferralCrea
 def list_cases(ctx: ContextDep, principal: PrincipalDep, status: CaseStatus | None = None,
                grade: Grade | None = None, route: Route | None = None,
                limit: int = Query(50, ge=1, le=500),
-               offset: int = Query(0, ge=0)) -> Page[CasePublic]:
+               offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[CasePublic]:
     rows, total = cases.list_cases(ctx, principal, status, grade, route, limit, offset)
     return Page[CasePublic](items=[_public(r, principal) for r in rows], total=total,
                             limit=limit, offset=offset)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
-from app.api.schemas import ERROR_RESPONSES
+from app.api.schemas import ERROR_RESPONSES, MAX_INT
 from app.auth import policy
 from app.engine.simulation import Scenario
 from app.services import deployments, diagrams, migrations, simulations
@@ -75,8 +75,10 @@ class VersionHistoryPublic(VersionPublic):
 class MigrateAll(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    from_version: int | None = Field(None, ge=1, description="only instances on this version")
-    to_version: int | None = Field(None, ge=1, description="the latest version when not given")
+    from_version: int | None = Field(None, ge=1, le=MAX_INT,
+                                     description="only instances on this version")
+    to_version: int | None = Field(None, ge=1, le=MAX_INT,
+                                   description="the latest version when not given")
     dry_run: bool = True
 
 
@@ -101,7 +103,8 @@ SVG_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 @router.get("/{key}/diagram.svg", responses=SVG_RESPONSE)
 def definition_diagram(ctx: ContextDep, principal: PrincipalDep, key: str = KeyPath,
-                       version: int | None = Query(None, ge=1, description="latest if not given"),
+                       version: int | None = Query(None, ge=1, le=MAX_INT,
+                                                   description="latest if not given"),
                        ) -> Response:
     """The process as SVG, each user task badged with how many running instances wait there."""
     return Response(diagrams.definition_svg(ctx, principal, key, version),
@@ -110,7 +113,7 @@ def definition_diagram(ctx: ContextDep, principal: PrincipalDep, key: str = KeyP
 
 @router.get("/{key}/heat", response_model=dict[str, int], responses=ERROR_RESPONSES)
 def definition_heat(ctx: ContextDep, principal: PrincipalDep, key: str = KeyPath,
-                    version: int | None = Query(None, ge=1)) -> dict[str, int]:
+                    version: int | None = Query(None, ge=1, le=MAX_INT)) -> dict[str, int]:
     """Running instances waiting at each element (a heat view of where cases wait)."""
     return diagrams.heat(ctx, principal, key, version)
 
@@ -128,8 +131,8 @@ def list_versions(ctx: ContextDep, principal: PrincipalDep,
 
 @router.get("/{key}/diff", response_model=ChangesPublic, responses=ERROR_RESPONSES)
 def diff_versions(ctx: ContextDep, principal: PrincipalDep, key: str = KeyPath,
-                  from_version: int = Query(ge=1, alias="from"),
-                  to_version: int = Query(ge=1, alias="to")) -> ChangesPublic:
+                  from_version: int = Query(ge=1, le=MAX_INT, alias="from"),
+                  to_version: int = Query(ge=1, le=MAX_INT, alias="to")) -> ChangesPublic:
     """Elements added, removed and changed between two versions."""
     return ChangesPublic(**vars(migrations.diff(ctx, principal, key, from_version, to_version)))
 
@@ -171,7 +174,7 @@ def simulate_definition(ctx: ContextDep, principal: PrincipalDep, scenario: Scen
 
 @router.get("/{key}/versions/{version}/xml", responses={
     **ERROR_RESPONSES, 200: {"content": {"application/xml": {}}, "description": "The file"}})
-def get_version_xml(ctx: ContextDep, principal: PrincipalDep, version: int = Path(ge=1),
+def get_version_xml(ctx: ContextDep, principal: PrincipalDep, version: int = Path(ge=1, le=MAX_INT),
                     key: str = KeyPath) -> Response:
     """The BPMN file this version was deployed from, byte for byte."""
     policy.require(principal, "read_definitions")

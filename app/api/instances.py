@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.schemas import (
     ERROR_RESPONSES,
+    MAX_INT,
     InstanceDetail,
     InstancePublic,
     Page,
@@ -83,7 +84,7 @@ def list_instances(
     process_key: str | None = Query(None, max_length=255),
     business_key: str | None = Query(None, max_length=255),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_INT),
 ) -> Page[InstancePublic]:
     rows, total = instances.list_instances(ctx, principal, status, process_key, business_key,
                                            limit, offset)
@@ -117,7 +118,8 @@ def retry_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: str = 
 class MigrateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to_version: int | None = Field(None, ge=1, description="the latest version when not given")
+    to_version: int | None = Field(None, ge=1, le=MAX_INT,
+                                   description="the latest version when not given")
     dry_run: bool = Field(False, description="only say whether it can move and what blocks it")
 
 
@@ -151,7 +153,8 @@ def instance_diagram(ctx: ContextDep, principal: PrincipalDep,
 @router.get("/{instance_id}/timeline", response_model=list[EventPublic],
             responses=ERROR_RESPONSES)
 def get_timeline(ctx: ContextDep, principal: PrincipalDep, instance_id: str = IdPath,
-                 after_id: int = Query(0, ge=0, description="Only events after this id"),
+                 after_id: int = Query(0, ge=0, le=MAX_INT,
+                                       description="Only events after this id"),
                  limit: int = Query(1000, ge=1, le=5000)) -> list[EventPublic]:
     """Everything that happened to the instance, oldest first."""
     policy.require(principal, "read_instances")

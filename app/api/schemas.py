@@ -8,6 +8,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+MAX_INT = 2_147_483_647
+"""The largest id, offset or version a request may name (what both databases can store)."""
 
 
 class ErrorPublic(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import detail
-from app.api.schemas import ERROR_RESPONSES, InstanceDetail, Page, TaskSummary
+from app.api.schemas import ERROR_RESPONSES, MAX_INT, InstanceDetail, Page, TaskSummary
 from app.services import tasks
 from app.services.errors import Invalid
 
@@ -45,7 +45,7 @@ def list_tasks(
     overdue: bool | None = Query(None, description="true: only ready tasks past their due time"),
     sort: Literal["due_at", "-due_at", "created_at", "-created_at", "title"] = "created_at",
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_INT),
 ) -> Page[TaskSummary]:
     for name, value in (("due_before", due_before), ("due_after", due_after)):
         if value is not None and value.tzinfo is None:

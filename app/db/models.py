@@ -143,6 +143,8 @@ class HumanTask(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(200))
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Answers saved in the inbox but not yet submitted."""
 
 
 class Event(Base):

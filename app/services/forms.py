@@ -48,4 +48,8 @@ def validate_submission(schema: dict[str, Any], data: dict[str, Any]) -> list[di
     validator_class = validators.validator_for(schema, default=Draft202012Validator)
     validator = validator_class(schema)
     found = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    return [item for error in found for item in _errors(error)]
+    unique: dict[tuple[str, str], dict[str, str]] = {}
+    for error in found:  # an if/then under allOf can report the same field twice
+        for item in _errors(error):
+            unique.setdefault((item["field"], item["message"]), item)
+    return list(unique.values())

@@ -193,3 +193,14 @@ def assign(ctx: ServiceContext, principal: Principal, task_id: str, user: str) -
             raise Invalid(f"{user} does not hold the {task.lane} role this task needs"
                           + (f" for {task.agency}" if task.agency else ""), field="user")
         return _set_assignee(ctx, uow, task, person.name, "task_assigned", principal.name)
+
+
+def save_draft(ctx: ServiceContext, principal: Principal, task_id: str,
+               data: dict[str, Any]) -> HumanTask:
+    """Keep answers typed so far; only whoever may complete the task may save them."""
+    with ctx.uow() as uow:
+        task = _ready_row(ctx, uow, principal, task_id)
+        policy.check_task_work(principal, task)
+        task.draft = data
+        uow.commit()
+        return task

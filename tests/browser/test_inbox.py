@@ -1,0 +1,131 @@
+"""In a real browser: a panel member screens a referral; an agency lead sees only their own work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from app.auth.principal import SYSTEM
+from app.services import cases, tasks
+from app.services.context import ServiceContext
+from tests.browser.conftest import screenshot
+
+
+def refer(ctx: ServiceContext, **facts: Any) -> str:
+    referral = cases.Referral(child_pseudonym="Child A", agencies=["police", "health"],
+                              incident_date=dt.date(2026, 2, 20),
+                              summary="Child A was admitted to hospital with injuries.",
+                              facts={"abuse_or_neglect": True, "seriously_harmed": True,
+                                     "interagency_concern": "curiosity", **facts})
+    return cases.refer(ctx, SYSTEM, referral).case.reference
+
+
+def complete(ctx: ServiceContext, reference: str, bpmn_id: str, data: dict,
+             agency: str | None = None) -> None:
+    rows, _ = tasks.list_tasks(ctx, SYSTEM, tasks.TaskFilter(state="ready",
+                                                            business_key=reference),
+                               "created_at", 100, 0)
+    [task] = [t for t in rows if t.bpmn_id == bpmn_id and (agency is None or t.agency == agency)]
+    from app.auth.principal import Principal
+
+    worker = Principal("driver", frozenset({task.lane or ""}), task.agency)
+    tasks.complete(ctx, worker, task.id, data)
+
+
+def test_panel_member_screens_a_referral(live_ctx: ServiceContext, page_for: Any) -> None:
+    reference = refer(live_ctx)
+    page = page_for("pat.panel")
+    assert page.locator("#signed-in-as").inner_text() == "pat.panel"
+    row = page.get_by_role("row").filter(has_text=reference)
+    assert "Screen the referral" in row.inner_text()
+    screenshot(page, "inbox")
+
+    page.get_by_role("link", name="Screen the referral").click()
+    page.wait_for_url(re.compile(r".*/ui/tasks/.*"))
+    assert reference in page.locator(".case-header").inner_text()
+    assert "severe" in page.locator(".case-header").inner_text()
+    page.get_by_role("radiogroup", name=re.compile("confirm the proposed grade")) \
+        .get_by_label("No").check()
+    page.get_by_role("radiogroup", name=re.compile("Type of review recommended")) \
+        .get_by_label("Concise review").check()
+    page.get_by_label(re.compile("Reasons for the recommendation")).fill("Agencies knew.")
+    page.get_by_role("button", name="Submit").click()
+    summary = page.locator(".error-summary")
+    assert summary.is_visible()
+    reason = page.get_by_label(re.compile("Why the grade should change"))
+    assert reason.get_attribute("aria-invalid") == "true"
+    described = reason.get_attribute("aria-describedby") or ""
+    assert "required" in page.locator(f"#{described.split()[0]}").inner_text().lower()
+    assert page.get_by_label(re.compile("Reasons for the recommendation")).input_value() == \
+        "Agencies knew."
+    screenshot(page, "task-form-with-errors")
+
+    page.get_by_label(re.compile("Grade you propose instead")).select_option("catastrophic")
+    reason.fill("The child's injuries were worse than first reported.")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(re.compile(f".*/ui/cases/{reference}.*"))
+    assert page.locator("#case-status").inner_text() == "awaiting endorsement"
+    timeline = page.locator("#case-timeline").inner_text()
+    assert "task completed" in timeline and "Screen the referral" in timeline
+    diagram = page.locator("#case-diagram")
+    assert "active" in (diagram.locator("#el-endorse_review").get_attribute("class") or "")
+    assert "completed" in (diagram.locator("#el-screen_referral").get_attribute("class") or "")
+    screenshot(page, "case")
+
+
+def test_agency_lead_sees_only_their_agency(live_ctx: ServiceContext, page_for: Any) -> None:
+    reference = refer(live_ctx)
+    complete(live_ctx, reference, "screen_referral", {
+        "grade_confirmed": True, "recommended_route": "concise", "recommendation_reason": "r"})
+    complete(live_ctx, reference, "endorse_review", {"endorsement": "endorse"})
+    complete(live_ctx, reference, "agree_terms_of_reference", {
+        "terms_of_reference": "t", "overview_author_involved": True, "methodology": "welsh_model",
+        "participating_agencies": [{"agency": "police", "writes_agency_review": True},
+                                   {"agency": "health", "writes_agency_review": True}],
+        "period_from": "2025-01-01", "period_to": "2026-02-20"})
+    complete(live_ctx, reference, "decide_involvement", {"family_involved": True,
+                                                          "staff_involved": True})
+    complete(live_ctx, reference, "plan_publication", {
+        "readership": "whole", "publication_plan": "web", "agency_reviews_due": "2026-05-01",
+        "report_due": "2026-07-01", "publication_due": "2026-09-01"})
+    health_task = next(t for t in tasks.list_tasks(
+        live_ctx, SYSTEM, tasks.TaskFilter(state="ready", business_key=reference),
+        "created_at", 100, 0)[0] if t.agency == "health")
+
+    page = page_for("pol.lead")
+    page.get_by_role("link", name=re.compile("For my agency")).click()
+    rows = page.locator("table.tasks tbody tr")
+    assert rows.count() == 1
+    assert "police" in rows.first.inner_text() and "health" not in rows.first.inner_text()
+    response = page.goto(f"/ui/tasks/{health_task.id}")
+    assert response is not None and response.status == 403
+    assert "for the agency_lead role of health" in page.locator("main").inner_text()
+
+    page.goto("/ui/inbox?tab=agency")
+    page.get_by_role("link", name="Write the agency review").click()
+    page.get_by_role("button", name="Claim the task").click()
+    assert "Claimed by pol.lead" in page.locator(".meta").inner_text()
+    rows_before = page.locator("[id^='f-chronology-'][id$='-date']").count()
+    page.get_by_role("button", name=re.compile("^Add", re.IGNORECASE)).first.click()
+    assert page.locator("[id^='f-chronology-'][id$='-date']").count() == rows_before + 1
+    assert page.get_by_role("button", name="Submit").is_visible()
+    page.goto(f"/ui/cases/{reference}")
+    timeline = page.locator("#case-timeline").inner_text()
+    assert "health" not in timeline.lower()
+    assert page.locator("#case-diagram").count() == 0  # agency leads do not see the process
+
+
+def test_narrow_screen_and_login_errors(page_for: Any, browser: Any, server: str) -> None:
+    page = page_for("bea.manager", width=360)
+    assert page.locator("#signed-in-as").is_visible()
+    screenshot(page, "inbox-narrow")
+    context = browser.new_context(base_url=server)
+    anonymous = context.new_page()
+    anonymous.goto("/ui/inbox")
+    assert anonymous.url.endswith("/ui/login?next=/ui/inbox")
+    anonymous.get_by_label("User name").fill("bea.manager")
+    anonymous.get_by_label("Password").fill("wrong password")
+    anonymous.get_by_role("button", name="Sign in").click()
+    assert "not right" in anonymous.locator(".error-summary").inner_text()
+    context.close()
