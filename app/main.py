@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api import (
     audit,
+    briefings,
     cases,
     decisions,
     definitions,
@@ -18,7 +19,9 @@ from app.api import (
     errors,
     health,
     instances,
+    learning,
     messages,
+    reports,
     tasks,
 )
 from app.api.limits import BodySizeLimit
@@ -66,7 +69,7 @@ def create_app(settings: Settings | None = None,
         app.include_router(page_module.router)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="static")
     for module in (health, deployments, definitions, instances, tasks, messages, cases,
-                   decisions, audit):
+                   decisions, audit, briefings, reports, learning):
         app.include_router(module.router)
     app.add_middleware(audit.AuditMiddleware)
     app.add_middleware(BodySizeLimit, default_limit=settings.max_request_bytes,

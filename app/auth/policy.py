@@ -41,6 +41,13 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "work_tasks": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead"),
     "assign": ("board_manager",),
     "read_audit": ("auditor", "admin"),
+    "read_actions": (*CASE_READERS, "agency_lead"),
+    "update_action": ("agency_lead",),
+    "sign_off_action": ("panel_member",),
+    "read_learning": ("board_manager", "chair", "panel_member", "reviewer", "agency_lead",
+                      "designer", "auditor", "admin"),
+    "record_learning": ("board_manager", "reviewer"),
+    "record_publication": ("board_manager",),
 }
 ACTION_WORDS = {
     "deploy": "deploy process definitions", "simulate": "simulate processes",
@@ -52,6 +59,9 @@ ACTION_WORDS = {
     "read_cases": "read cases", "escalate": "escalate a case's grade",
     "raise_concern": "raise an urgent concern", "read_tasks": "read tasks",
     "work_tasks": "work on tasks", "assign": "assign tasks", "read_audit": "read the audit log",
+    "read_actions": "read actions", "update_action": "update an action",
+    "sign_off_action": "sign off an action", "read_learning": "read the learning registers",
+    "record_learning": "record learning events", "record_publication": "record publications",
 }
 
 

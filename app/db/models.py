@@ -276,3 +276,103 @@ class AuditEntry(Base):
     status: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Finding(Base):
+    """What a review found, with its themes (the annual report counts them)."""
+
+    __tablename__ = "finding"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_reference: Mapped[str] = mapped_column(String(20), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    themes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Recommendation(Base):
+    __tablename__ = "recommendation"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_reference: Mapped[str] = mapped_column(String(20), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Action(Base):
+    """A SMART action of an action plan, owned by one agency and signed off by the sub-group."""
+
+    __tablename__ = "action"
+    __table_args__ = (
+        Index("ix_action_owner_status", "owner_agency", "status"),
+        Index("ix_action_target_date", "target_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_reference: Mapped[str] = mapped_column(String(20), index=True)
+    recommendation_id: Mapped[int | None] = mapped_column(ForeignKey("recommendation.id"))
+    action: Mapped[str] = mapped_column(Text)
+    owner_agency: Mapped[str] = mapped_column(String(100))
+    lead: Mapped[str] = mapped_column(String(200))
+    target_date: Mapped[dt.date] = mapped_column(Date)
+    measure_of_success: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    progress: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    completed_on: Mapped[dt.date | None] = mapped_column(Date)
+    signed_off_by: Mapped[str | None] = mapped_column(String(200))
+    signed_off_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Publication(Base):
+    """Something the Board published about a review, for how long and for whom."""
+
+    __tablename__ = "publication"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_reference: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(500))
+    published_on: Mapped[dt.date] = mapped_column(Date)
+    available_until: Mapped[dt.date | None] = mapped_column(Date)
+    location: Mapped[str] = mapped_column(String(500))
+    readership: Mapped[str | None] = mapped_column(String(100))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class LearningEvent(Base):
+    """A learning event, multi-agency forum or briefing session that cascades learning."""
+
+    __tablename__ = "learning_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    held_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(Text)
+    attendance: Mapped[dict[str, int]] = mapped_column(JSON)
+    outputs: Mapped[str] = mapped_column(Text)
+    case_reference: Mapped[str | None] = mapped_column(String(20))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Briefing(Base):
+    """A 7-minute briefing on a review: generated from its findings, edited, then published."""
+
+    __tablename__ = "briefing"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_reference: Mapped[str] = mapped_column(String(20), unique=True)
+    background: Mapped[str] = mapped_column(Text)
+    what_happened: Mapped[str] = mapped_column(Text)
+    learning: Mapped[list[str]] = mapped_column(JSON)
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

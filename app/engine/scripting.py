@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from app.engine.sandbox import SandboxedEnvironment, SandboxedScriptEngine
 from app.engine.timer_expressions import expression_helpers
 
 Now = Callable[[], dt.datetime]
+Query = Callable[[dict[str, Any]], Any]
 SCRIPT_TIME_LIMIT = 2.0
 """Seconds a script or expression may run before its step fails."""
 DEFAULT_CALENDAR = WorkingCalendar()
@@ -43,18 +44,27 @@ class OperatorCall:
 
 
 class ReviewflowScriptEngine(SandboxedScriptEngine):
-    """Runs every script and expression in the RestrictedPython sandbox (`app.engine.sandbox`)."""
+    """Runs every script and expression in the RestrictedPython sandbox (`app.engine.sandbox`).
 
-    def __init__(self, environment: Any, now: Now, calendar: WorkingCalendar) -> None:
+    A service task naming a query operator gets its answer at once (read-only, from the
+    service layer); any other operator call is recorded for the service layer to apply.
+    """
+
+    def __init__(self, environment: Any, now: Now, calendar: WorkingCalendar,
+                 queries: Mapping[str, Query] | None = None) -> None:
         super().__init__(environment=environment)
         self.now = now
         self.calendar = calendar
+        self.queries = dict(queries or {})
         self.calls: list[OperatorCall] = []
 
     def call_service(self, task: Task, operation_name: str = "",
                      operation_params: dict[str, dict[str, Any]] | None = None,
                      **_kwargs: Any) -> str:
         params = {name: param.get("value") for name, param in (operation_params or {}).items()}
+        query = self.queries.get(operation_name)
+        if query is not None:
+            return json.dumps(query(params), default=str)
         spec = task.task_spec
         self.calls.append(OperatorCall(operation_name, params, spec.bpmn_id, spec.bpmn_name))
         return json.dumps({"operator": operation_name, "recorded": True})
@@ -97,6 +107,7 @@ class EngineEnv:
     calendar: WorkingCalendar = DEFAULT_CALENDAR
     clock_rules: ClockRules = field(default_factory=lambda: EMPTY_RULES)
     time_limit: float = SCRIPT_TIME_LIMIT
+    queries: Mapping[str, Query] = field(default_factory=dict)
 
 
 def build_script_engine(env: EngineEnv | None = None) -> ReviewflowScriptEngine:
@@ -121,4 +132,4 @@ def build_script_engine(env: EngineEnv | None = None) -> ReviewflowScriptEngine:
     helpers["due_time"] = due_time
     helpers["family_names_in"] = family_names_in
     return ReviewflowScriptEngine(SandboxedEnvironment(helpers, time_limit=env.time_limit),
-                                  env.now, env.calendar)
+                                  env.now, env.calendar, env.queries)

@@ -66,6 +66,9 @@ class Scenario(BaseModel):
     process: str = Field("", description="the process key; the URL or command line gives it")
     start_at: dt.datetime = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
     data: dict[str, Any] = Field(default_factory=dict)
+    answers: dict[str, Any] = Field(default_factory=dict,
+                                    description="what each query operator answers, since "
+                                                "nothing is read from a database here")
     steps: list[Step] = Field(default_factory=list)
     expect: Expectations = Field(default_factory=Expectations)
 
@@ -148,8 +151,10 @@ def simulate(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
              scenario: Scenario, env: EngineEnv,
              check_form: FormCheck | None = None) -> SimulationReport:
     clock = _Clock(scenario.start_at)
+    answers = {name: (lambda _params, value=value: value)
+               for name, value in scenario.answers.items()}
     env = EngineEnv(now=clock.now, calendar=env.calendar, clock_rules=env.clock_rules,
-                    time_limit=env.time_limit)
+                    time_limit=env.time_limit, queries=answers)
     report = SimulationReport(process=scenario.process)
     workflow = runner.create(spec, subprocess_specs, scenario.data, env)
     try:

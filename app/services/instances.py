@@ -53,7 +53,7 @@ def start_in(ctx: ServiceContext, uow: UnitOfWork, process_key: str, business_ke
     now = ctx.clock.now()
     version = deployments.latest_version(uow, process_key)
     spec, subprocess_specs = steps.spec_bundle(ctx, uow, version.id)
-    workflow = runner.create(spec, subprocess_specs, data, ctx.engine_env)
+    workflow = runner.create(spec, subprocess_specs, data, steps.engine_env(ctx, uow))
     instance = ProcessInstance(
         id=str(uuid.uuid4()), process_version_id=version.id, process_key=version.process_key,
         version=version.version, business_key=business_key, status="running", state="",

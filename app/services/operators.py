@@ -17,7 +17,7 @@ from app.db.models import ProcessInstance, ReviewCase
 from app.db.uow import UnitOfWork
 from app.engine.errors import StepFailed
 from app.engine.scripting import OperatorCall
-from app.services import timeline
+from app.services import register, timeline
 from app.services.vocabulary import CASE_STATUSES, CLOSED_STATUSES, GRADES, ROUTES
 
 Handler = Callable[[UnitOfWork, ProcessInstance, dict[str, Any], dt.datetime, str | None], None]
@@ -81,13 +81,26 @@ def _notify(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
 
 def _record_outcome(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
                     at: dt.datetime, actor: str | None) -> None:
+    """Keep the review's outcome on the case and put its findings, recommendations and SMART
+    actions in the registers that monitoring and the annual report read."""
     case = case_for(uow, instance)
     outcome = {key: value for key, value in params.items() if value is not None}
     case.outcome = {**case.outcome, **outcome}
     case.key_dates = {**case.key_dates, "review_completed": at.date().isoformat()}
     case.updated_at = at
+    counts = register.record(uow, case.reference, outcome, at)
     timeline.record(uow, instance.id, "outcome_recorded", at, actor,
-                    detail={"fields": sorted(outcome)})
+                    detail={"fields": sorted(outcome), **counts})
+
+
+def _register_publication(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
+                          at: dt.datetime, actor: str | None) -> None:
+    if not params.get("published"):
+        return
+    case = case_for(uow, instance)
+    publication = register.publish(uow, case.reference, params, actor or "system", at)
+    timeline.record(uow, instance.id, "publication_registered", at, actor, detail={
+        "kind": publication.kind, "published_on": publication.published_on.isoformat()})
 
 
 OPERATORS: dict[str, Handler] = {
@@ -95,7 +108,15 @@ OPERATORS: dict[str, Handler] = {
     "record_decision": _record_decision,
     "notify": _notify,
     "record_outcome": _record_outcome,
+    "register_publication": _register_publication,
+    "remind_action_owners": register.remind_owners,
+    "escalate_overdue_actions": register.escalate_overdue,
 }
+
+QUERIES = {
+    "action_plan_status": register.plan_status,
+}
+"""Operators that answer at once from the database (read-only), for gateways to decide on."""
 
 
 def apply(uow: UnitOfWork, instance: ProcessInstance, call: OperatorCall, at: dt.datetime,

@@ -6,7 +6,9 @@ so they can never disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import delete, select
@@ -19,6 +21,7 @@ from app.db.uow import UnitOfWork
 __all__ = ["UnitOfWork", "commit", "load_workflow", "record_step", "save", "spec_bundle"]
 from app.engine import runner
 from app.engine.errors import StepFailed
+from app.engine.scripting import EngineEnv
 from app.engine.serializer import SERIALIZER_VERSION
 from app.engine.spec_cache import SpecBundle
 from app.services import operators, timeline
@@ -38,10 +41,17 @@ def spec_bundle(ctx: ServiceContext, uow: UnitOfWork, version_id: int) -> SpecBu
     return ctx.specs.spec(version_id, load_json)
 
 
+def engine_env(ctx: ServiceContext, uow: UnitOfWork) -> EngineEnv:
+    """The context's engine settings, with the query operators reading this transaction."""
+    queries = {name: functools.partial(query, uow, now=ctx.clock.now())
+               for name, query in operators.QUERIES.items()}
+    return dataclasses.replace(ctx.engine_env, queries=queries)
+
+
 def load_workflow(ctx: ServiceContext, uow: UnitOfWork,
                   instance: ProcessInstance) -> BpmnWorkflow:
     spec, subprocess_specs = spec_bundle(ctx, uow, instance.process_version_id)
-    return runner.load(instance.state, spec, subprocess_specs, ctx.engine_env)
+    return runner.load(instance.state, spec, subprocess_specs, engine_env(ctx, uow))
 
 
 def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,

@@ -18,7 +18,7 @@ from app.engine.errors import InvalidDefinition, Problem
 from app.engine.validation import FileReport, check_bpmn
 from app.engine.xml import parse_document
 from app.services.forms import parse_form_files
-from app.services.operators import OPERATORS
+from app.services.operators import OPERATORS, QUERIES
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml", ".xml")
 FORM_SUFFIX = ".json"
@@ -78,7 +78,7 @@ def validate(files: list[SourceFile]) -> Validation:
             _report(reports, problem.file or dmn[0].name).problems.append(problem)
     form_names = {source.name.rsplit("/", 1)[-1] for source in form_files}  # invalid ones too
     for report in check_bpmn([(source.name, root) for source, root in bpmn],
-                             forms=form_names, operators=set(OPERATORS)):
+                             forms=form_names, operators=set(OPERATORS) | set(QUERIES)):
         merged = _report(reports, report.file)
         merged.processes, merged.executable = report.processes, report.executable
         merged.problems.extend(report.problems)

@@ -1,0 +1,103 @@
+"""The publication register and the learning events that cascade what reviews found."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import extract, func, select
+
+from app.auth import policy
+from app.auth.principal import Principal
+from app.db.models import LearningEvent, Publication, ReviewCase
+from app.services import register
+from app.services.context import ServiceContext
+from app.services.errors import Invalid
+
+PUBLICATION_KINDS = ("report", "summary", "seven_minute_briefing", "board_response",
+                     "management_letter")
+EVENT_KINDS = ("learning_event", "forum", "briefing", "training")
+
+
+@dataclass(frozen=True)
+class NewPublication:
+    case_reference: str
+    kind: str
+    title: str
+    published_on: dt.date
+    location: str
+    readership: str | None
+    months: int = 12
+
+
+def list_publications(ctx: ServiceContext, principal: Principal, case: str | None,
+                      kind: str | None, year: int | None, limit: int,
+                      offset: int) -> tuple[list[Publication], int]:
+    policy.require(principal, "read_learning")
+    query = select(Publication)
+    if case:
+        query = query.where(Publication.case_reference == case)
+    if kind:
+        query = query.where(Publication.kind == kind)
+    if year:
+        query = query.where(extract("year", Publication.published_on) == year)
+    with ctx.uow() as uow:
+        total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = list(uow.session.scalars(query.order_by(Publication.published_on.desc(),
+                                                       Publication.id.desc())
+                                        .limit(limit).offset(offset)))
+        return rows, total
+
+
+def add_publication(ctx: ServiceContext, principal: Principal,
+                    item: NewPublication) -> Publication:
+    policy.require(principal, "record_publication")
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        if uow.session.scalar(select(ReviewCase.id).where(
+                ReviewCase.reference == item.case_reference)) is None:
+            raise Invalid(f"no case has the reference '{item.case_reference}'",
+                          field="case_reference")
+        row = register.publish(uow, item.case_reference, {
+            "kind": item.kind, "title": item.title,
+            "published_on": item.published_on.isoformat(), "location": item.location,
+            "readership": item.readership}, principal.name, now, months=item.months)
+        uow.commit()
+        return row
+
+
+def list_events(ctx: ServiceContext, principal: Principal, year: int | None, kind: str | None,
+                case: str | None, limit: int, offset: int) -> tuple[list[LearningEvent], int]:
+    policy.require(principal, "read_learning")
+    query = select(LearningEvent)
+    if year:
+        query = query.where(extract("year", LearningEvent.held_on) == year)
+    if kind:
+        query = query.where(LearningEvent.kind == kind)
+    if case:
+        query = query.where(LearningEvent.case_reference == case)
+    with ctx.uow() as uow:
+        total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = list(uow.session.scalars(query.order_by(LearningEvent.held_on.desc(),
+                                                       LearningEvent.id.desc())
+                                        .limit(limit).offset(offset)))
+        return rows, total
+
+
+def add_event(ctx: ServiceContext, principal: Principal, held_on: dt.date, kind: str,
+              purpose: str, attendance: dict[str, int], outputs: str,
+              case_reference: str | None) -> LearningEvent:
+    policy.require(principal, "record_learning")
+    with ctx.uow() as uow:
+        if case_reference and uow.session.scalar(select(ReviewCase.id).where(
+                ReviewCase.reference == case_reference)) is None:
+            raise Invalid(f"no case has the reference '{case_reference}'",
+                          field="case_reference")
+        row = LearningEvent(held_on=held_on, kind=kind, purpose=purpose,
+                            attendance=attendance, outputs=outputs,
+                            case_reference=case_reference, recorded_by=principal.name,
+                            created_at=ctx.clock.now())
+        uow.session.add(row)
+        uow.commit()
+        return row
+
