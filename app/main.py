@@ -27,7 +27,7 @@ from app.api import (
 from app.api.limits import BodySizeLimit
 from app.services.context import ServiceContext, build_context
 from app.settings import Settings, get_settings
-from app.web import auth_pages, case_pages, inbox_pages
+from app.web import auth_pages, case_pages, inbox_pages, referral_pages
 from app.web import errors as web_errors
 from app.worker import Worker
 
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None,
         app.state.context = context
     errors.install(app)
     web_errors.install(app)
-    for page_module in (auth_pages, inbox_pages, case_pages):
+    for page_module in (auth_pages, inbox_pages, case_pages, referral_pages):
         app.include_router(page_module.router)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="static")
     for module in (health, deployments, definitions, instances, tasks, messages, cases,

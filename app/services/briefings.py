@@ -313,8 +313,7 @@ def generate(ctx: ServiceContext, principal: Principal, reference: str,
         _apply(briefing, content, principal.name, now)
         themes = sorted({theme_key(t) for _text, ts in findings for t in ts})
         _record(uow, case, "generated", now, principal.name,
-                {"replaced": replaced, "findings": len(findings),
-                 "themes": themes})
+                {"replaced": replaced, "findings": len(findings), "themes": themes})
         _commit(uow, reference)
         return BriefingView(briefing, case, None)
 
@@ -354,6 +353,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
+
 def publish(ctx: ServiceContext, principal: Principal, reference: str, location: str,
             published_on: dt.date) -> BriefingView:
     """Check the text for the family's names, then publish it and record the publication."""
@@ -370,18 +370,17 @@ def publish(ctx: ServiceContext, principal: Principal, reference: str, location:
         briefing.status = PUBLISHED
         briefing.updated_by = principal.name
         briefing.updated_at = now
+        available_until = add_months(published_on, AVAILABLE_MONTHS)
         publication = Publication(
             case_reference=reference, kind=PUBLICATION_KIND, title=title_for(case),
-            published_on=published_on,
-            available_until=add_months(published_on, AVAILABLE_MONTHS), location=location,
+            published_on=published_on, available_until=available_until, location=location,
             readership=READERSHIP, recorded_by=principal.name, created_at=now)
         uow.session.add(publication)
         uow.session.flush()
         _record(uow, case, "published", now, principal.name, {
             "publication_id": publication.id, "location": location,
             "published_on": published_on.isoformat(),
-            "available_until": publication.available_until.isoformat()
-            if publication.available_until else None})
+            "available_until": available_until.isoformat()})
         _commit(uow, reference)
         return BriefingView(briefing, case, publication)
 
@@ -394,6 +393,7 @@ def filename(view: BriefingView, extension: str) -> str:
 
 def render_pdf(view: BriefingView) -> bytes:
     """The briefing as an A4 PDF in the standard shape."""
+    # imported here: only this function needs reportlab, and it is slow to import
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm

@@ -129,3 +129,42 @@ def test_narrow_screen_and_login_errors(page_for: Any, browser: Any, server: str
     anonymous.get_by_role("button", name="Sign in").click()
     assert "not right" in anonymous.locator(".error-summary").inner_text()
     context.close()
+
+
+def test_referral_to_the_chairs_endorsement_in_the_browser(page_for: Any) -> None:
+    manager = page_for("bea.manager")
+    manager.get_by_role("link", name="Refer a case").click()
+    manager.get_by_role("button", name="Refer the case").click()
+    assert "Give the child's pseudonym" in manager.locator(".error-summary").inner_text()
+    manager.get_by_label(re.compile("pseudonym")).fill("Child B")
+    manager.get_by_label(re.compile("Agencies involved")).fill("police, health")
+    manager.get_by_label(re.compile("Date of the incident")).fill("2026-02-20")
+    manager.get_by_label(re.compile("What happened")).fill("Child B was found with injuries.")
+    manager.get_by_label("Abuse or neglect is known or suspected").check()
+    manager.get_by_label("The child was seriously harmed").check()
+    manager.get_by_label("Concern about how agencies worked together").select_option("concern")
+    manager.get_by_role("button", name="Refer the case").click()
+    manager.wait_for_url(re.compile(r".*/ui/cases/LIR-\d{4}-\d{4}.*"))
+    reference = manager.url.split("/ui/cases/")[1].split("?")[0]
+    assert "catastrophic" in manager.locator(".facts").inner_text()
+
+    panel = page_for("pat.panel")
+    panel.goto(f"/ui/inbox?case={reference}")
+    panel.get_by_role("link", name="Screen the referral").click()
+    panel.get_by_role("radiogroup", name=re.compile("confirm the proposed grade")) \
+        .get_by_label("Yes").check()
+    panel.get_by_role("radiogroup", name=re.compile("Type of review recommended")) \
+        .get_by_label("Extended review (SCR)").check()
+    panel.get_by_label(re.compile("Reasons for the recommendation")).fill("SCR criteria met.")
+    panel.get_by_role("button", name="Submit").click()
+    panel.wait_for_url(re.compile(f".*/ui/cases/{reference}.*"))
+
+    chair = page_for("chris.chair")
+    chair.goto(f"/ui/inbox?case={reference}")
+    chair.get_by_role("link", name="Endorse the decision to hold a review").click()
+    chair.get_by_role("radiogroup", name=re.compile("Your decision")) \
+        .get_by_label("Endorse the review").check()
+    chair.get_by_role("button", name="Submit").click()
+    chair.wait_for_url(re.compile(f".*/ui/cases/{reference}.*"))
+    assert chair.locator("#case-status").inner_text() == "awaiting national panel"
+    assert "decision recorded" in chair.locator("#case-timeline").inner_text()
