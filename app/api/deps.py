@@ -13,7 +13,7 @@ from app.auth.principal import Principal
 from app.services.context import ServiceContext
 
 
-def get_context(request: Request) -> ServiceContext:
+async def get_context(request: Request) -> ServiceContext:
     return request.app.state.context  # type: ignore[no-any-return]
 
 

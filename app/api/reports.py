@@ -134,7 +134,7 @@ class AnnualReportPublic(BaseModel):
 
 # ---- routes -------------------------------------------------------------------------------
 
-MEDIA = {"application/json": "json", "text/csv": "csv", "text/html": "html"}
+MEDIA: dict[str, Format] = {"application/json": "json", "text/csv": "csv", "text/html": "html"}
 
 
 def negotiate(accept: str | None) -> Format:
@@ -155,7 +155,7 @@ def negotiate(accept: str | None) -> Format:
                 except ValueError:
                     q = 0.0
         if q > best_q and q > 0:
-            best, best_q = kind, q  # type: ignore[assignment]
+            best, best_q = kind, q
     return best
 
 
@@ -223,7 +223,7 @@ def csv_response(rows: Sequence[Sequence[object]], filename: str,
 
 # ---- charts: inline SVG, drawn here, no script ------------------------------------------------
 
-WIDTH, LABEL_W, BAR_W, ROW_H = 640, 260, 330, 26
+MAX_LABEL_W, BAR_W, ROW_H = 260, 300, 26
 COLOURS = {  # Okabe-Ito: told apart with colour-blindness; every segment is also labelled
     "met_on_time": "#009E73", "completed_on_time": "#009E73",
     "met_late": "#E69F00", "completed_late": "#E69F00",
@@ -241,11 +241,17 @@ def _label(text: str) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def _svg(chart_id: str, title: str, desc: str, height: int, body: list[str]) -> Markup:
+def _label_width(labels: Sequence[str]) -> int:
+    """Room for the longest label (about 7 units a character at the charts' 12px)."""
+    return min(MAX_LABEL_W, max((16 + 7 * len(_label(label)) for label in labels), default=80))
+
+
+def _svg(chart_id: str, title: str, desc: str, width: int, height: int,
+         body: list[str]) -> Markup:
     return Markup(
         f'<svg class="chart" id="{chart_id}" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>' + "".join(body) + "</svg>")
 
@@ -254,25 +260,28 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[tuple[str, int]],
               unit: str = "") -> Markup:
     """One horizontal bar per label, scaled to the largest value, each with its value."""
     top = max((value for _label_, value in bars), default=0) or 1
+    label_w = _label_width([label for label, _value in bars])
     body = []
     for index, (label, value) in enumerate(bars):
         y = 10 + index * ROW_H
         width = round(BAR_W * value / top, 1)
         body.append(
-            f'<g class="bar"><text x="{LABEL_W - 8}" y="{y + 15}" text-anchor="end">'
+            f'<g class="bar"><text x="{label_w - 8}" y="{y + 15}" text-anchor="end">'
             f"{escape(_label(label))}</text>"
-            f'<rect x="{LABEL_W}" y="{y + 2}" width="{width}" height="{ROW_H - 8}" '
+            f'<rect x="{label_w}" y="{y + 2}" width="{width}" height="{ROW_H - 8}" '
             f'fill="{COLOURS["bar"]}"><title>{escape(label)}: {value}</title></rect>'
-            f'<text class="value" x="{LABEL_W + width + 6}" y="{y + 15}">{value}</text></g>')
+            f'<text class="value" x="{label_w + width + 6}" y="{y + 15}">{value}</text></g>')
     listed = "; ".join(f"{label.replace('_', ' ')}: {value}" for label, value in bars)
     desc = f"{title}{' (' + unit + ')' if unit else ''}. {listed or 'None'}."
-    return _svg(chart_id, title, desc, 20 + max(len(bars), 1) * ROW_H, body)
+    return _svg(chart_id, title, desc, label_w + BAR_W + 40, 20 + max(len(bars), 1) * ROW_H,
+                body)
 
 
 def stacked_chart(chart_id: str, title: str, rows: Sequence[tuple[str, dict[str, int]]],
                   series: Sequence[str]) -> Markup:
     """One bar per row, split into the series (with a legend), scaled to the largest total."""
     top = max((sum(values.get(s, 0) for s in series) for _l, values in rows), default=0) or 1
+    label_w = _label_width([label for label, _values in rows])
     body, x = [], 0
     for name in series:  # the legend
         words = STATE_WORDS.get(name, name)
@@ -283,9 +292,9 @@ def stacked_chart(chart_id: str, title: str, rows: Sequence[tuple[str, dict[str,
     described = []
     for index, (label, values) in enumerate(rows):
         y = 28 + index * ROW_H
-        body.append(f'<text x="{LABEL_W - 8}" y="{y + 15}" text-anchor="end">'
+        body.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">'
                     f"{escape(_label(label))}</text>")
-        offset = float(LABEL_W)
+        offset = float(label_w)
         for name in series:
             value = values.get(name, 0)
             if not value:
@@ -302,7 +311,8 @@ def stacked_chart(chart_id: str, title: str, rows: Sequence[tuple[str, dict[str,
                           if values.get(s, 0))
         described.append(f"{label.replace('_', ' ')}: {parts or 'none'}")
     desc = f"{title}. {'; '.join(described) or 'None'}."
-    return _svg(chart_id, title, desc, 38 + max(len(rows), 1) * ROW_H, body)
+    return _svg(chart_id, title, desc, max(label_w + BAR_W + 40, x), 38 + max(len(rows), 1) * ROW_H,
+                body)
 
 
 def charts(report: reports.AnnualReport) -> dict[str, Markup]:

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.db.types import UTCDateTime
 
@@ -97,6 +97,8 @@ class ProcessInstance(Base):
     serializer_version: Mapped[str] = mapped_column(String(20))
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     next_timer_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    waiting_messages: Mapped[list[str] | None] = mapped_column(JSON)
+    """The message names it subscribes to (a copy of its message_subscription rows)."""
     lock_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -113,6 +115,7 @@ class MessageSubscription(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    instance: Mapped[ProcessInstance] = relationship(lazy="raise_on_sql")
     message_name: Mapped[str] = mapped_column(String(255), index=True)
 
 
@@ -129,6 +132,8 @@ class HumanTask(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    instance: Mapped[ProcessInstance] = relationship(lazy="raise_on_sql")
+    """Never loaded; declared so a flush inserts the instance before its rows."""
     process_key: Mapped[str] = mapped_column(String(255))
     business_key: Mapped[str | None] = mapped_column(String(255))
     bpmn_id: Mapped[str] = mapped_column(String(255))
@@ -155,6 +160,8 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    instance: Mapped[ProcessInstance] = relationship(lazy="raise_on_sql")
+    """Never loaded; declared so a flush inserts the instance before its events."""
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     type: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str | None] = mapped_column(String(200))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +31,7 @@ class ServiceContext:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     clock_rules: ClockRules = field(default_factory=lambda: EMPTY_RULES)
     tokens: TokenVerifier = field(default_factory=TokenVerifier)
+    forms: LRUCache[tuple[int, str], Any] = field(default_factory=LRUCache)
 
     @property
     def engine_env(self) -> EngineEnv:

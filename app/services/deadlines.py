@@ -23,7 +23,7 @@ class Deadline:
     late: bool
 
 
-def _deadline(rule: ClockRule, key_dates: dict[str, str], ctx: ServiceContext,
+def evaluate(rule: ClockRule, key_dates: dict[str, str], ctx: ServiceContext,
               today: dt.date) -> Deadline:
     due = rule.due(key_dates, ctx.calendar)
     met_on = key_dates.get(rule.met_by) if rule.met_by else None
@@ -45,4 +45,4 @@ def _deadline(rule: ClockRule, key_dates: dict[str, str], ctx: ServiceContext,
 def for_case(ctx: ServiceContext, principal: Principal, reference: str) -> list[Deadline]:
     case = cases.get(ctx, principal, reference).case
     today = ctx.clock.now().date()
-    return [_deadline(rule, case.key_dates, ctx, today) for rule in ctx.clock_rules.clocks]
+    return [evaluate(rule, case.key_dates, ctx, today) for rule in ctx.clock_rules.clocks]

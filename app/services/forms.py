@@ -43,10 +43,14 @@ def _errors(error: Any) -> list[dict[str, str]]:
     return [{"field": ".".join(path) or "(form)", "message": error.message}]
 
 
-def validate_submission(schema: dict[str, Any], data: dict[str, Any]) -> list[dict[str, str]]:
+def validator_for(schema: dict[str, Any]) -> Any:
+    return validators.validator_for(schema, default=Draft202012Validator)(schema)
+
+
+def validate_submission(schema: dict[str, Any], data: dict[str, Any],
+                        validator: Any = None) -> list[dict[str, str]]:
     """Return one error per failing field, named by its path in the form (`a.0.b`)."""
-    validator_class = validators.validator_for(schema, default=Draft202012Validator)
-    validator = validator_class(schema)
+    validator = validator or validator_for(schema)
     found = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     unique: dict[tuple[str, str], dict[str, str]] = {}
     for error in found:  # an if/then under allOf can report the same field twice

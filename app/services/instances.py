@@ -62,15 +62,14 @@ def start_in(ctx: ServiceContext, uow: UnitOfWork, process_key: str, business_ke
     try:
         step = runner.run_engine(workflow)
         uow.session.add(instance)
-        uow.session.flush()
         timeline.record(uow, instance.id, "started", now, actor, detail={
             "process_key": version.process_key, "version": version.version,
             "business_key": business_key, "fields": sorted(data)})
         steps.record_step(uow, instance, step, now, actor)
-        steps.save(uow, instance, workflow, now, actor)
+        ready = steps.save(uow, instance, workflow, now, actor)
     except StepFailed as failure:
         raise step_error(failure) from None
-    return InstanceState(instance, runner.data(workflow), [])
+    return InstanceState(instance, runner.data(workflow), ready)
 
 
 def start(ctx: ServiceContext, principal: Principal, process_key: str, business_key: str | None,
@@ -79,7 +78,7 @@ def start(ctx: ServiceContext, principal: Principal, process_key: str, business_
     with ctx.uow() as uow:
         state = start_in(ctx, uow, process_key, business_key, data, principal.name)
         steps.commit(uow, state.instance.id)
-        return InstanceState(state.instance, state.data, ready_task_rows(uow, state.instance.id))
+        return state
 
 
 def get(ctx: ServiceContext, principal: Principal, instance_id: str) -> InstanceState:
@@ -161,10 +160,10 @@ def retry(ctx: ServiceContext, principal: Principal, instance_id: str,
             timeline.record(uow, instance.id, "retried", now, actor,
                             detail={"fields": sorted(data or {})})
             steps.record_step(uow, instance, step, now, actor)
-            steps.save(uow, instance, workflow, now, actor)
+            ready = steps.save(uow, instance, workflow, now, actor)
         except StepFailed as failure:
             uow.rollback()
             steps.record_failure(ctx, instance_id, failure, actor)
             raise step_error(failure) from None
         steps.commit(uow, instance.id)
-        return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance_id))
+        return InstanceState(instance, runner.data(workflow), ready)

@@ -298,7 +298,7 @@ def clock_state(rule: ClockRule, key_dates: dict[str, str], ctx: ServiceContext,
     (`deadlines._deadline`), with met split by lateness. A key date that is not a date leaves
     the clock not started rather than failing the report."""
     try:
-        deadline = deadlines._deadline(rule, key_dates or {}, ctx, today)
+        deadline = deadlines.evaluate(rule, key_dates or {}, ctx, today)
     except (ValueError, TypeError):
         return "not_started"
     if deadline.state == "met":

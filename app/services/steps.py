@@ -12,6 +12,7 @@ import functools
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import delete, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -66,8 +67,11 @@ def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,
 
 
 def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at: dt.datetime,
-         actor: str | None, status: str | None = None) -> None:
-    """Write state, status, task index and subscriptions; add the events that follow from them."""
+         actor: str | None, status: str | None = None) -> list[HumanTask]:
+    """Write state, status, task index and subscriptions; add the events that follow from them.
+
+    Returns the instance's ready tasks as they now stand, so callers need not read them again.
+    """
     previous_status = instance.status
     instance.state = runner.dump(workflow)
     instance.serializer_version = SERIALIZER_VERSION
@@ -77,18 +81,19 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
         instance.error = None
     waiting = instance.status not in FINAL_STATUSES and instance.status != "error"
     instance.next_timer_at = runner.next_timer_at(workflow) if waiting else None
-    _sync_tasks(uow, instance, workflow, at, actor)
+    ready = _sync_tasks(uow, instance, workflow, at, actor)
     _sync_subscriptions(uow, instance, workflow)
     if instance.status in FINAL_STATUSES and previous_status not in FINAL_STATUSES:
         instance.ended_at = at
         timeline.record(uow, instance.id, instance.status, at, actor)
+    return ready
 
 
 def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow,
-                at: dt.datetime, actor: str | None) -> None:
+                at: dt.datetime, actor: str | None) -> list[HumanTask]:
     ready = {} if instance.status in FINAL_STATUSES else {
         task.id: task for task in runner.ready_tasks(workflow)}
-    indexed = {row.id: row for row in uow.session.scalars(
+    indexed = {} if _is_new(instance) else {row.id: row for row in uow.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id,
                                 HumanTask.state == "ready"))}
     for task_id, row in indexed.items():
@@ -97,26 +102,43 @@ def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkfl
             row.completed_at = at
             timeline.record(uow, instance.id, "task_cancelled", at, actor,
                             element_id=row.bpmn_id, task_id=task_id)
+    current = [row for task_id, row in indexed.items() if row.state == "ready"
+               and task_id in ready]
     for task_id, task in ready.items():
         if task_id in indexed:
             continue
-        uow.session.add(HumanTask(
+        row = HumanTask(
             id=task_id, instance_id=instance.id, process_key=instance.process_key,
             business_key=instance.business_key, bpmn_id=task.bpmn_id, title=task.title,
             lane=task.lane, agency=task.agency, state="ready", form_name=task.form,
             instructions=task.instructions, due_at=task.due_at, created_at=at,
-        ))
+        )
+        uow.session.add(row)
+        current.append(row)
         timeline.record(uow, instance.id, "task_ready", at, actor, element_id=task.bpmn_id,
                         task_id=task_id, detail={
                             "title": task.title, "lane": task.lane, "agency": task.agency,
                             "due_at": task.due_at.isoformat() if task.due_at else None})
+    return sorted(current, key=lambda row: (row.created_at, row.id))
+
+
+def _is_new(instance: ProcessInstance) -> bool:
+    state = sa_inspect(instance)
+    return bool(state.transient or state.pending)
 
 
 def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance,
                         workflow: BpmnWorkflow) -> None:
+    """Keep the message subscriptions; `waiting_messages` mirrors them so most steps skip SQL."""
     wanted = set() if instance.status in FINAL_STATUSES else runner.waiting_messages(workflow)
-    existing = set(uow.session.scalars(select(MessageSubscription.message_name).where(
-        MessageSubscription.instance_id == instance.id)))
+    if instance.waiting_messages is not None or _is_new(instance):
+        existing = set(instance.waiting_messages or [])
+    else:  # saved before waiting_messages existed
+        existing = set(uow.session.scalars(select(MessageSubscription.message_name).where(
+            MessageSubscription.instance_id == instance.id)))
+    instance.waiting_messages = sorted(wanted)
+    if wanted == existing:
+        return
     gone = existing - wanted
     if gone:
         uow.session.execute(delete(MessageSubscription).where(

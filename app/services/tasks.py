@@ -16,8 +16,8 @@ from app.engine.errors import StepFailed, TaskNotReady, UnknownTask
 from app.services import steps, timeline
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.forms import validate_submission
-from app.services.instances import InstanceState, get_row, ready_task_rows, step_error
+from app.services.forms import validate_submission, validator_for
+from app.services.instances import InstanceState, get_row, step_error
 
 TASK_STATES = ("ready", "completed", "cancelled")
 SORTS = {
@@ -84,12 +84,19 @@ def _row(ctx: ServiceContext, uow: Any, task_id: str) -> HumanTask:
     return task
 
 
-def _form(uow: Any, instance: ProcessInstance, form_name: str | None) -> dict[str, Any] | None:
+def _form(ctx: ServiceContext, uow: Any, instance: ProcessInstance,
+          form_name: str | None) -> tuple[dict[str, Any], Any] | None:
+    """A version's form and its compiled validator, cached: versions never change."""
     if not form_name:
         return None
-    forms = uow.session.scalar(select(ProcessVersion.forms).where(
-        ProcessVersion.id == instance.process_version_id)) or {}
-    return forms.get(form_name)
+
+    def load() -> tuple[dict[str, Any], Any] | None:
+        forms = uow.session.scalar(select(ProcessVersion.forms).where(
+            ProcessVersion.id == instance.process_version_id)) or {}
+        schema = forms.get(form_name)
+        return (schema, validator_for(schema)) if schema is not None else None
+
+    return ctx.forms.get((instance.process_version_id, form_name), load)
 
 
 def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
@@ -106,7 +113,8 @@ def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
             except UnknownTask:
                 raise NotFound(f"task '{task_id}' is indexed but missing from its instance",
                                task_id=task_id) from None
-        return TaskDetail(task, _form(uow, instance, task.form_name), data)
+        form = _form(ctx, uow, instance, task.form_name)
+        return TaskDetail(task, form[0] if form else None, data)
 
 
 def complete(ctx: ServiceContext, principal: Principal, task_id: str,
@@ -121,9 +129,9 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
                            state=task.state)
         policy.check_task_work(principal, task)
         instance = get_row(uow, task.instance_id)
-        schema = _form(uow, instance, task.form_name)
-        if schema is not None:
-            errors = validate_submission(schema, data)
+        form = _form(ctx, uow, instance, task.form_name)
+        if form is not None:
+            errors = validate_submission(form[0], data, form[1])
             if errors:
                 raise Invalid("the form has errors", errors=errors)
         workflow = steps.load_workflow(ctx, uow, instance)
@@ -136,7 +144,7 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
                             element_id=task.bpmn_id, task_id=task_id,
                             detail={"title": task.title, "fields": sorted(data)})
             steps.record_step(uow, instance, step, now, actor)
-            steps.save(uow, instance, workflow, now, actor)
+            ready = steps.save(uow, instance, workflow, now, actor)
         except (TaskNotReady, UnknownTask):
             raise Conflict("the task is no longer ready", task_id=task_id) from None
         except StepFailed as failure:
@@ -144,7 +152,7 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
             steps.record_failure(ctx, instance.id, failure, actor, task_id=task_id)
             raise step_error(failure) from None
         steps.commit(uow, instance.id)
-        return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance.id))
+        return InstanceState(instance, runner.data(workflow), ready)
 
 
 def _ready_row(ctx: ServiceContext, uow: Any, principal: Principal, task_id: str) -> HumanTask:

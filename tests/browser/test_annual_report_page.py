@@ -10,6 +10,7 @@ from app.services import reports
 from app.services.context import ServiceContext
 from tests.browser.conftest import screenshot
 from tests.reports import YEAR, seed_year
+from tests.security import cheap_hashing  # noqa: F401  (an autouse fixture: cheap tokens)
 
 
 def test_annual_report_page_renders_charts_and_figures(live_ctx: ServiceContext, server: str,
