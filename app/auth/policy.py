@@ -48,6 +48,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
                       "designer", "auditor", "admin"),
     "record_learning": ("board_manager", "reviewer"),
     "record_publication": ("board_manager",),
+    "write_briefings": ("board_manager", "reviewer"),
 }
 ACTION_WORDS = {
     "deploy": "deploy process definitions", "simulate": "simulate processes",
@@ -62,6 +63,7 @@ ACTION_WORDS = {
     "read_actions": "read actions", "update_action": "update an action",
     "sign_off_action": "sign off an action", "read_learning": "read the learning registers",
     "record_learning": "record learning events", "record_publication": "record publications",
+    "write_briefings": "generate, edit or publish a 7-minute briefing",
 }
 
 

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import policy
-from app.auth.errors import Forbidden
 from app.auth.principal import Principal
 from app.db.models import Briefing, Finding, ProcessInstance, Publication, ReviewCase
 from app.db.uow import UnitOfWork
@@ -29,7 +28,6 @@ from app.services import steps, timeline
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Invalid, NotFound
 
-WRITERS = ("board_manager", "reviewer")
 """Who may generate, edit and publish a briefing; every case reader may read it."""
 PUBLICATION_KIND = "seven_minute_briefing"
 READERSHIP = "practitioners"
@@ -236,10 +234,7 @@ def _case(uow: UnitOfWork, reference: str) -> ReviewCase:
 def _writable(uow: UnitOfWork, principal: Principal, reference: str) -> ReviewCase:
     case = _case(uow, reference)
     policy.check_case_read(principal, case)
-    if not principal.has(*WRITERS):
-        raise Forbidden(f"to generate, edit or publish a 7-minute briefing you need one of the "
-                        f"roles {', '.join(WRITERS)}; you have "
-                        f"{', '.join(sorted(principal.roles))}")
+    policy.require(principal, "write_briefings")
     return case
 
 

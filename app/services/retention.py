@@ -16,7 +16,14 @@ from sqlalchemy import delete, select
 
 from app.auth import audit
 from app.auth.principal import Principal
-from app.db.models import Event, HumanTask, MessageSubscription, ProcessInstance, ReviewCase
+from app.db.models import (
+    Briefing,
+    Event,
+    HumanTask,
+    MessageSubscription,
+    ProcessInstance,
+    ReviewCase,
+)
 from app.services.context import ServiceContext
 from app.services.vocabulary import CLOSED_STATUSES
 
@@ -91,6 +98,7 @@ def erase(ctx: ServiceContext, item: Expired) -> None:
                 uow.session.execute(delete(table).where(table.instance_id.in_(instance_ids)))
             uow.session.execute(delete(ProcessInstance).where(
                 ProcessInstance.id.in_(instance_ids)))
+        uow.session.execute(delete(Briefing).where(Briefing.case_reference == item.reference))
         case.child_pseudonym = ERASED
         case.summary = ERASED
         case.facts = {}
