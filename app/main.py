@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None,
     if context is not None:
         app.state.context = context
     errors.install(app)
+    errors.document(app)
     web_errors.install(app)
     for page_module in (auth_pages, inbox_pages, case_pages, referral_pages):
         app.include_router(page_module.router)

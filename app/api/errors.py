@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -59,8 +60,46 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # a body the parser could not read: say which part, as a 422
+        return JSONResponse({"detail": f"the request body could not be read: {exc.detail}",
+                             "code": "invalid",
+                             "errors": [{"field": "body", "message": str(exc.detail)}]},
+                            status_code=422)
     return JSONResponse({"detail": str(exc.detail), "code": "http_error"},
                         status_code=exc.status_code, headers=exc.headers)
+
+
+VALIDATION_ERROR_SCHEMA = {
+    "title": "HTTPValidationError",
+    "type": "object",
+    "required": ["detail", "code"],
+    "properties": {
+        "detail": {"type": "string", "title": "Detail"},
+        "code": {"type": "string", "title": "Code"},
+        "errors": {"type": "array", "title": "Errors", "items": {
+            "type": "object", "required": ["field", "message"],
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+    "additionalProperties": True,
+}
+"""What every 422 body looks like (FastAPI's default schema describes a different shape)."""
+
+
+def document(app: FastAPI) -> None:
+    """Make the OpenAPI document describe the error bodies this app really sends."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["HTTPValidationError"] = VALIDATION_ERROR_SCHEMA
+        components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
