@@ -13,12 +13,15 @@ the same machine state:
   the standard `BpmnWorkflowSerializer` configured with `SPIFF_CONFIG` (the full default
   serialization, spec included) and every task completion starts by deserializing it, so the raw
   runner pays for persistence-shaped work too, without a database.
-* API: the real HTTP app (`create_app(context=...)` driven by `fastapi.testclient.TestClient`)
-  on a freshly migrated database: POST /api/v1/instances, then POST /api/v1/tasks/{id}/complete
-  twice, each in its own transaction.
+* API: the real HTTP app, `create_app(context=...)` on a freshly migrated database with
+  processes/ deployed, called in process through httpx's ASGITransport (or, with --client
+  testclient, FastAPI's TestClient), as one caller holding the board_manager, panel_member and
+  chair roles with a bearer token: POST /api/v1/instances, then POST /api/v1/tasks/{id}/complete
+  twice. Each request authenticates its token, loads, steps and saves the instance, its task
+  index and its timeline in one transaction, and writes its audit entry.
 * service (for information): the same use cases called directly (`instances.start`,
-  `tasks.complete`) on their own database, which splits the API's overhead into database+engine
-  work and HTTP/validation work.
+  `tasks.complete`) by a principal with the same roles, on a database of its own; this splits
+  the API's cost into database+engine work and HTTP/authentication/audit work.
 
 Throughput is in cases per second for every runner. Target: API/raw >= 0.33, i.e. the service
 may be at most three times slower than bare SpiffWorkflow with full serialization. It runs on
@@ -31,41 +34,48 @@ dropped at the end; skipped with a note when the server cannot be reached).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import gc
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from _support import (
+    CLIENT_KINDS,
     DEFAULT_POSTGRES_URL,
     PROCESSES,
-    demo_files,
+    Requester,
+    api_token,
+    deployed_context,
+    machine_load,
+    open_client,
     postgres_database,
     postgres_problem,
+    principal,
     sqlite_database,
 )
-from fastapi.testclient import TestClient
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
+from sqlalchemy import Engine, event
 
 from app.main import create_app
-from app.services import deployments, instances, tasks
-from app.services.context import ServiceContext, build_context
-from app.settings import Settings
+from app.services import instances, tasks
+from app.services.context import ServiceContext
 
 PROCESS_KEY = "demo_triage"
 START_DATA: dict[str, Any] = {"child_died": False, "seriously_harmed": True}
 SCREEN_DATA: dict[str, Any] = {"review_needed": True, "reason": "x"}
 ENDORSE_DATA: dict[str, Any] = {"endorsed": True}
 TARGET_RATIO = 0.33
+CALLER_ROLES = ("board_manager", "panel_member", "chair")  # start, screen, endorse
 
 
 class RawRunner:
@@ -114,17 +124,22 @@ class RawRunner:
         if not workflow.is_completed() or workflow.data.get("decision") != "review":
             raise RuntimeError("raw: the case did not end with decision == 'review'")
 
+    async def play(self, count: int) -> None:
+        for _ in range(count):
+            self.case()
+
 
 class ApiRunner:
-    """The HTTP API, in process, through TestClient."""
+    """The HTTP API, in process (see `open_client` for the two ways of calling it)."""
 
     name = "API"
 
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
+    def __init__(self, request: Requester, token: str) -> None:
+        self.request = request
+        self.token = token
 
-    def _post(self, path: str, body: dict[str, Any], expected: int) -> dict[str, Any]:
-        response = self.client.post(path, json=body)
+    async def _post(self, path: str, body: dict[str, Any], expected: int) -> dict[str, Any]:
+        response = await self.request("POST", path, json=body, token=self.token)
         if response.status_code != expected:
             raise RuntimeError(f"API: POST {path} answered {response.status_code}: "
                                f"{response.text}")
@@ -140,15 +155,20 @@ class ApiRunner:
         task_id: str = ready[0]["id"]
         return task_id
 
-    def case(self) -> None:
-        body = self._post("/api/v1/instances", {"process_key": PROCESS_KEY, "data": START_DATA},
-                          201)
+    async def case(self) -> None:
+        body = await self._post("/api/v1/instances",
+                                {"process_key": PROCESS_KEY, "data": START_DATA}, 201)
         screen = self._ready_task(body, "screen_referral")
-        body = self._post(f"/api/v1/tasks/{screen}/complete", {"data": SCREEN_DATA}, 200)
+        body = await self._post(f"/api/v1/tasks/{screen}/complete", {"data": SCREEN_DATA}, 200)
         endorse = self._ready_task(body, "endorse_review")
-        body = self._post(f"/api/v1/tasks/{endorse}/complete", {"data": ENDORSE_DATA}, 200)
+        body = await self._post(f"/api/v1/tasks/{endorse}/complete", {"data": ENDORSE_DATA},
+                                200)
         if body["status"] != "completed" or body["data"].get("decision") != "review":
             raise RuntimeError(f"API: the case did not complete as expected: {body}")
+
+    async def play(self, count: int) -> None:
+        for _ in range(count):
+            await self.case()
 
 
 class ServiceRunner:
@@ -158,6 +178,7 @@ class ServiceRunner:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self.caller = principal("bench-service", *CALLER_ROLES)
 
     @staticmethod
     def _ready_task(state: instances.InstanceState, bpmn_id: str) -> str:
@@ -168,13 +189,17 @@ class ServiceRunner:
         return ready[0].id
 
     def case(self) -> None:
-        state = instances.start(self.ctx, PROCESS_KEY, None, START_DATA, "bench")
-        state = tasks.complete(self.ctx, self._ready_task(state, "screen_referral"),
-                               SCREEN_DATA, "bench")
-        state = tasks.complete(self.ctx, self._ready_task(state, "endorse_review"),
-                               ENDORSE_DATA, "bench")
+        state = instances.start(self.ctx, self.caller, PROCESS_KEY, None, START_DATA)
+        state = tasks.complete(self.ctx, self.caller, self._ready_task(state, "screen_referral"),
+                               SCREEN_DATA)
+        state = tasks.complete(self.ctx, self.caller, self._ready_task(state, "endorse_review"),
+                               ENDORSE_DATA)
         if state.instance.status != "completed" or state.data.get("decision") != "review":
             raise RuntimeError("service: the case did not complete as expected")
+
+    async def play(self, count: int) -> None:
+        for _ in range(count):
+            self.case()
 
 
 Runner = RawRunner | ApiRunner | ServiceRunner
@@ -195,25 +220,22 @@ class Timing:
         return 1000 * self.seconds / self.cases if self.cases else 0.0
 
 
-def run_cases(case: Callable[[], None], count: int) -> float:
+async def run_cases(runner: Runner, count: int) -> float:
     gc.collect()
     started = time.perf_counter()
-    for _ in range(count):
-        case()
+    await runner.play(count)
     return time.perf_counter() - started
 
 
-def measure(runners: list[Runner], cases: int, rounds: int, warmup: int) -> dict[str, Timing]:
-    """Warm every runner up, then play `cases` cases each, interleaved over `rounds` rounds."""
-    for runner in runners:
-        run_cases(runner.case, warmup)
+async def measure(runners: list[Runner], cases: int, rounds: int) -> dict[str, Timing]:
+    """Play `cases` cases with every runner, interleaved over `rounds` rounds."""
     timings = {runner.name: Timing() for runner in runners}
     rounds = max(1, min(rounds, cases))
     for number in range(rounds):
         count = cases // rounds + (1 if number < cases % rounds else 0)
-        shift = number % len(runners)  # rotate who goes first, so no runner always follows GC
+        shift = number % len(runners)  # rotate who goes first in each round
         for runner in runners[shift:] + runners[:shift]:
-            seconds = run_cases(runner.case, count)
+            seconds = await run_cases(runner, count)
             timing = timings[runner.name]
             timing.cases += count
             timing.seconds += seconds
@@ -221,20 +243,52 @@ def measure(runners: list[Runner], cases: int, rounds: int, warmup: int) -> dict
     return timings
 
 
-@contextlib.contextmanager
-def deployed_context(url: str) -> Iterator[ServiceContext]:
-    ctx = build_context(Settings(database_url=url, processes_dir=PROCESSES))
-    try:
-        deployments.deploy(ctx, demo_files(), "bench")
-        yield ctx
-    finally:
-        ctx.close()
+@dataclass
+class RoundTrips:
+    """What one API case asks of the database, counted during the warm-up."""
+
+    statements: int = 0
+    transactions: int = 0
+    cases: int = 0
+
+    def per_case(self) -> tuple[float, float]:
+        if not self.cases:
+            return 0.0, 0.0
+        return self.statements / self.cases, self.transactions / self.cases
+
+
+async def warm_up(runners: list[Runner], warmup: int, api_engine: Engine) -> RoundTrips:
+    """Play unmeasured cases; count the API's statements and transactions while doing so."""
+    trips = RoundTrips()
+
+    def on_statement(*_args: Any) -> None:
+        trips.statements += 1
+
+    def on_begin(*_args: Any) -> None:
+        trips.transactions += 1
+
+    for runner in runners:
+        if not isinstance(runner, ApiRunner) or warmup == 0:
+            await run_cases(runner, warmup)
+            continue
+        counted = max(1, warmup // 2)  # the later, warm half of the warm-up
+        await run_cases(runner, warmup - counted)
+        event.listen(api_engine, "before_cursor_execute", on_statement)
+        event.listen(api_engine, "begin", on_begin)
+        try:
+            await run_cases(runner, counted)
+            trips.cases = counted
+        finally:
+            event.remove(api_engine, "before_cursor_execute", on_statement)
+            event.remove(api_engine, "begin", on_begin)
+    return trips
 
 
 @dataclass
 class Result:
     backend: str
-    timings: dict[str, Timing] | None
+    timings: dict[str, Timing] | None = None
+    trips: RoundTrips | None = None
     note: str = ""
 
     @property
@@ -243,33 +297,41 @@ class Result:
         return self.timings["API"].cases_per_second / self.timings["raw"].cases_per_second
 
 
-def run_backend(backend: str, database: contextlib.AbstractContextManager[str],
-                raw: RawRunner, args: argparse.Namespace) -> Result:
-    # The API and the service runner each get a database of their own so neither reads the
-    # other's rows; both are migrated and deployed the same way.
-    with database as api_url, deployed_context(api_url) as api_ctx, \
-            TestClient(create_app(context=api_ctx)) as client:
-        service_db: contextlib.AbstractContextManager[str] = (
-            sqlite_database() if backend == "sqlite" else postgres_database(args.postgres_url))
-        with service_db as service_url, deployed_context(service_url) as service_ctx:
-            runners: list[Runner] = [raw, ApiRunner(client), ServiceRunner(service_ctx)]
-            if args.no_service:
-                runners = runners[:2]
+async def run_backend(backend: str,
+                      new_database: Callable[[], contextlib.AbstractContextManager[str]],
+                      raw: RawRunner, args: argparse.Namespace) -> Result:
+    """Measure raw, API (and service) side by side on one backend.
+
+    The API and the service runner each get a database of their own, migrated and deployed the
+    same way, so neither reads the other's rows.
+    """
+    with contextlib.ExitStack() as stack:
+        api_ctx = stack.enter_context(deployed_context(stack.enter_context(new_database())))
+        runners: list[Runner] = [raw]
+        if not args.no_service:
+            service_ctx = stack.enter_context(
+                deployed_context(stack.enter_context(new_database())))
+            runners.append(ServiceRunner(service_ctx))
+        async with open_client(create_app(context=api_ctx), args.client) as request:
+            token = api_token(api_ctx, "bench-api", *CALLER_ROLES)
+            runners.insert(1, ApiRunner(request, token))
             print(f"  {backend}: warming up ({args.warmup} cases per runner), then "
                   f"{args.cases} cases per runner in {args.rounds} interleaved rounds ...",
                   flush=True)
-            return Result(backend, measure(runners, args.cases, args.rounds, args.warmup))
+            trips = await warm_up(runners, args.warmup, api_ctx.engine)
+            return Result(backend, await measure(runners, args.cases, args.rounds), trips)
 
 
 def print_table(results: list[Result], args: argparse.Namespace) -> None:
     names = ["raw", "API"] + ([] if args.no_service else ["service"])
     print()
-    print(f"Engine overhead: {args.cases} cases per runner; 1 case = start demo_triage + "
-          "complete 2 user tasks")
-    print("throughput unit: cases/s (one case = 3 persisted steps: start, screen, endorse)")
+    print(f"Engine overhead: {args.cases} measured cases per runner and backend, after "
+          f"{args.warmup} warm-up cases; API client: {args.client}")
+    print("1 case = start demo_triage + complete 'Screen the referral' + complete the chair's "
+          "task (3 persisted steps)")
     print()
     header = f"{'backend':<11}" + "".join(f"{name + ' cases/s':>17}" for name in names)
-    header += f"{'ms/case raw':>13}{'ms/case API':>13}{'API/raw':>9}  result"
+    header += f"{'raw ms/case':>13}{'API ms/case':>13}{'API/raw':>9}  result"
     print(header)
     print("-" * len(header))
     for result in results:
@@ -287,14 +349,19 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
     for result in results:
         if result.timings is None:
             continue
-        spread = ", ".join(
-            f"{name} {min(t.per_round):.0f}-{max(t.per_round):.0f} (median "
-            f"{statistics.median(t.per_round):.0f})"
+        spread = "; ".join(
+            f"{name} {min(t.per_round):.1f}..{max(t.per_round):.1f} "
+            f"(median {statistics.median(t.per_round):.1f})"
             for name, t in result.timings.items())
-        print(f"{result.backend}: cases/s per round: {spread}")
+        print(f"{result.backend} cases/s per round: {spread}")
+        if result.trips is not None and result.trips.cases:
+            statements, transactions = result.trips.per_case()
+            print(f"{result.backend} API database work per case: {statements:.1f} statements "
+                  f"sent to the driver, in {transactions:.1f} transactions")
     if not args.no_service:
-        print("service = the same use cases without HTTP (informational; not part of the "
-              "target)")
+        print("service = the same use cases called without HTTP (for information; not part of "
+              "the target)")
+    print()
     print(f"target: ratio >= {TARGET_RATIO}")
     for result in results:
         if result.timings is None:
@@ -305,17 +372,21 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description="Throughput of the API against bare "
+                                                 "SpiffWorkflow, on SQLite and PostgreSQL.")
     parser.add_argument("--cases", type=int, default=200,
                         help="measured cases per runner and backend (default 200)")
     parser.add_argument("--warmup", type=int, default=20,
                         help="unmeasured cases per runner before measuring (default 20)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="interleaved rounds the measured cases are split into (default 5)")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="interleaved rounds the measured cases are split into (default 10)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="admin URL of the PostgreSQL server; a temporary database is "
-                             f"created next to it (default {DEFAULT_POSTGRES_URL})")
+                             "created there and dropped afterwards (default: %(default)s)")
     parser.add_argument("--backend", choices=["all", "sqlite", "postgresql"], default="all")
+    parser.add_argument("--client", choices=CLIENT_KINDS, default="asgi",
+                        help="how the API is called in process: httpx over ASGITransport "
+                             "(default) or FastAPI's TestClient, which adds thread hand-offs")
     parser.add_argument("--no-service", action="store_true",
                         help="leave out the informational service-layer runner")
     args = parser.parse_args(argv)
@@ -326,19 +397,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    print(f"machine at start: {machine_load()}", flush=True)
     raw = RawRunner()
     results: list[Result] = []
     if args.backend in ("all", "sqlite"):
-        results.append(run_backend("sqlite", sqlite_database(), raw, args))
+        results.append(asyncio.run(run_backend("sqlite", sqlite_database, raw, args)))
     if args.backend in ("all", "postgresql"):
         problem = postgres_problem(args.postgres_url)
         if problem:
             print(f"  postgresql: skipped, cannot reach {args.postgres_url}: {problem}")
-            results.append(Result("postgresql", None, f"unreachable: {problem}"))
+            results.append(Result("postgresql", note=f"unreachable: {problem}"))
         else:
-            results.append(run_backend("postgresql", postgres_database(args.postgres_url),
-                                       raw, args))
+            results.append(asyncio.run(run_backend(
+                "postgresql", lambda: postgres_database(args.postgres_url), raw, args)))
     print_table(results, args)
+    print(f"machine at end: {machine_load()}")
     return 0
 
 
