@@ -47,14 +47,16 @@ class AuditMiddleware(BaseHTTPMiddleware):
         route = request.scope.get("route")
         action = getattr(route, "name", None) or "unknown_route"
         target_type, target_id = _target(request)
+        if target_id:
+            target_id = target_id.replace("\x00", "\\0")[:255]
         reason = getattr(request.state, "denied_reason", None)
         detail = {"reason": reason} if reason else {}
 
         def write() -> None:
             with context.uow() as uow:
                 audit.record(uow.session, context.clock.now(), principal, action, request.method,
-                             request.url.path, response.status_code, target_type, target_id,
-                             detail)
+                             path.replace("\x00", "\\0"), response.status_code, target_type,
+                             target_id, detail)
                 uow.commit()
 
         try:

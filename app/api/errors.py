@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.errors import Forbidden, NotAuthenticated
@@ -102,6 +103,21 @@ def document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot store (a NUL byte, a number out of range): the caller's."""
+    log.info("refused %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return JSONResponse({"detail": "the request holds a value that cannot be stored, such as "
+                                   "a NUL character; remove it and try again",
+                         "code": "invalid"}, status_code=422)
+
+
+async def _value_error(request: Request, exc: Exception) -> JSONResponse:
+    """psycopg refuses NUL characters with a ValueError before the query is sent."""
+    if "NUL" in str(exc):
+        return await _data_error(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error; it has been logged", "code": "internal"},
@@ -114,4 +130,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(ValueError, _value_error)
     app.add_exception_handler(Exception, _unexpected)
