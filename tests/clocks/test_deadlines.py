@@ -107,7 +107,7 @@ def test_extended_route_records_every_clock(client: TestClient, ctx: ServiceCont
                                           "business_key": driver.reference,
                                           "data": {"advice": "Proceed"}})
     driver.full_review_to_end(extended=True)
-    driver.submit("publish_report", {"national_panel_sent_on": "2026-08-20",
+    driver.submit("publish_report", {"publish": True, "national_panel_sent_on": "2026-08-20",
                                      "published_on": "2026-09-01", "published_format": "whole",
                                      "location": "Board website"})
     clocks = deadlines(client, driver.reference)

@@ -29,7 +29,7 @@ def test_extended_review_scr_with_national_panel(client: TestClient) -> None:
 
     driver.full_review_to_end(extended=True)
     assert driver.ready_ids() == ["publish_report"]
-    driver.submit("publish_report", {"national_panel_sent_on": "2026-08-20",
+    driver.submit("publish_report", {"publish": True, "national_panel_sent_on": "2026-08-20",
                                      "published_on": "2026-09-01", "published_format": "whole",
                                      "location": "Board website"})
     case = driver.case()
@@ -218,3 +218,27 @@ def test_report_naming_the_family_goes_back_to_the_reviewer(client: TestClient) 
     [notice] = second.events("notification_sent")
     assert notice["detail"]["names"] == ["Adult B"]
     assert notice["detail"]["recipient"] == "reviewer"
+
+
+def test_scr_cannot_close_unpublished_unless_the_chair_records_why(client: TestClient) -> None:
+    driver = CaseDriver(client)
+    driver.deploy()
+    driver.refer(abuse_or_neglect=True, child_died=True)
+    driver.screen("extended")
+    driver.endorse()
+    client.post("/api/v1/messages", json={"name": "national_panel_advice",
+                                          "business_key": driver.reference,
+                                          "data": {"advice": "Proceed"}})
+    driver.full_review_to_end(extended=True)
+    driver.submit("publish_report", {"publish": True}, expect=422)
+    driver.submit("publish_report", {"publish": False})
+    [task] = driver.ready()
+    assert (task["bpmn_id"], task["lane"]) == ("explain_scr_not_published", "chair")
+    driver.submit("explain_scr_not_published", {}, expect=422)
+    driver.submit("explain_scr_not_published", {
+        "scr_not_published_reason": "Publication would identify the surviving siblings."})
+    decisions = driver.decisions()
+    assert decisions["scr_not_published"]["reason"].startswith("Publication would identify")
+    assert decisions["publication"]["published"] is False
+    assert client.get("/api/v1/publications").json()["total"] == 0
+    assert driver.case()["status"] == "monitoring"
