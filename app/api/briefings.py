@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.cases import ReferencePath
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.learning import PublicationPublic
 from app.api.schemas import ERROR_RESPONSES
 from app.services import briefings
 from app.web.templating import TEMPLATES
@@ -20,19 +21,6 @@ router = APIRouter(tags=["briefings"])
 Paragraphs = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=10000)]
 Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-
-
-class PublicationSummary(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    kind: str
-    title: str
-    published_on: dt.date
-    available_until: dt.date | None
-    location: str
-    readership: str | None
-    recorded_by: str
 
 
 class BriefingPublic(BaseModel):
@@ -46,7 +34,7 @@ class BriefingPublic(BaseModel):
     questions: list[str] = Field(description="Three reflective questions")
     updated_by: str
     updated_at: dt.datetime
-    publication: PublicationSummary | None = None
+    publication: PublicationPublic | None = None
 
 
 class BriefingEdit(BaseModel):
@@ -71,7 +59,7 @@ class BriefingPublish(BaseModel):
 
 def _public(view: briefings.BriefingView) -> BriefingPublic:
     briefing = view.briefing
-    publication = PublicationSummary.model_validate(view.publication) \
+    publication = PublicationPublic.model_validate(view.publication) \
         if view.publication is not None else None
     return BriefingPublic(
         reference=view.case.reference, child_pseudonym=view.case.child_pseudonym,
