@@ -53,6 +53,8 @@ def fire_one(ctx: ServiceContext, skip: set[str] | None = None) -> str | None:
             _park(ctx, instance_id, failure)
             return instance_id
         steps.commit(uow, instance_id)
+        if instance.next_timer_at is None or instance.next_timer_at > now:
+            skip.discard(instance_id)  # keeps the claim's NOT IN list short
     return instance_id
 
 
