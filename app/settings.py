@@ -37,10 +37,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def forms_dir(self) -> Path:
-        return self.processes_dir / "forms"
-
-    @property
     def retention_file(self) -> Path:
         """How long case data is kept after closure, by route."""
         return self.processes_dir / "retention.json"
