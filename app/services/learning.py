@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import Select, extract, func, or_, select
 
 from app.auth import policy
 from app.auth.principal import Principal
@@ -30,11 +30,17 @@ class NewPublication:
     months: int = 12
 
 
+def _visible_references(principal: Principal) -> Select[tuple[str]]:
+    return select(ReviewCase.reference).where(policy.visible_cases(principal))
+
+
 def list_publications(ctx: ServiceContext, principal: Principal, case: str | None,
                       kind: str | None, year: int | None, limit: int,
                       offset: int) -> tuple[list[Publication], int]:
     policy.require(principal, "read_learning")
-    query = select(Publication)
+    # An agency lead sees what was published about the cases involving their agency only.
+    query = select(Publication).where(
+        Publication.case_reference.in_(_visible_references(principal)))
     if case:
         query = query.where(Publication.case_reference == case)
     if kind:
@@ -69,7 +75,9 @@ def add_publication(ctx: ServiceContext, principal: Principal,
 def list_events(ctx: ServiceContext, principal: Principal, year: int | None, kind: str | None,
                 case: str | None, limit: int, offset: int) -> tuple[list[LearningEvent], int]:
     policy.require(principal, "read_learning")
-    query = select(LearningEvent)
+    query = select(LearningEvent).where(or_(
+        LearningEvent.case_reference.is_(None),
+        LearningEvent.case_reference.in_(_visible_references(principal))))
     if year:
         query = query.where(extract("year", LearningEvent.held_on) == year)
     if kind:

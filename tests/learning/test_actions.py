@@ -153,3 +153,29 @@ def test_publications_and_learning_events(client: TestClient,
     assert client.post("/api/v1/learning-events", json={
         "held_on": "2026-10-01", "kind": "party", "purpose": "x", "attendance": {},
         "outputs": "y"}).json()["errors"][0]["field"] == "kind"
+
+
+def test_agency_leads_see_only_their_cases_publications(client: TestClient,
+                                                         make_client: ClientFactory) -> None:
+    driver = CaseDriver(client)
+    driver.deploy()
+    driver.refer(agencies=["police", "health"], minor_injury=True)
+    other = CaseDriver(client)
+    other.refer(agencies=["education"], minor_injury=True)
+    for reference in (driver.reference, other.reference):
+        assert client.post("/api/v1/publications", json={
+            "case_reference": reference, "kind": "summary", "title": f"Summary {reference}",
+            "published_on": "2026-09-01", "location": "web"}).status_code == 201
+        assert client.post("/api/v1/learning-events", json={
+            "held_on": "2026-10-01", "kind": "forum", "purpose": f"Learning from {reference}",
+            "attendance": {"police": 1}, "outputs": "o", "case_reference": reference,
+        }).status_code == 201
+    client.post("/api/v1/learning-events", json={
+        "held_on": "2026-10-02", "kind": "training", "purpose": "General training",
+        "attendance": {"police": 1}, "outputs": "o"})
+    police = make_client("agency_lead", agency="police")
+    titles = [p["title"] for p in police.get("/api/v1/publications").json()["items"]]
+    assert titles == [f"Summary {driver.reference}"]
+    purposes = sorted(e["purpose"] for e in police.get("/api/v1/learning-events").json()["items"])
+    assert purposes == ["General training", f"Learning from {driver.reference}"]
+    assert client.get("/api/v1/publications").json()["total"] == 2
