@@ -72,21 +72,8 @@ TARGET_SPEEDUP = 1.4
 SEED_AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 FIRE_AT = SEED_AT + dt.timedelta(hours=2)
 BATCH = 1000
-ONE_TIMER = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
-  targetNamespace="http://reviewflow.example/bench">
-  <bpmn:process id="one_timer" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:intermediateCatchEvent id="wait" name="An hour">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:timerEventDefinition id="t"><bpmn:timeDuration>PT1H</bpmn:timeDuration>
-      </bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>"""
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "one_timer.bpmn"
+ONE_TIMER = FIXTURE.read_bytes()
 
 INSTANCE_TABLE = ProcessInstance.__table__
 

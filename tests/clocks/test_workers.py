@@ -15,23 +15,11 @@ from app.engine.definitions import SourceFile
 from app.services import deployments, instances, timers
 from app.services.context import ServiceContext, build_context
 from app.settings import Settings
+from tests.conftest import FIXTURES
 
 INSTANCES = 2000
-ONE_TIMER = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
-  targetNamespace="http://reviewflow.example/tests">
-  <bpmn:process id="one_timer" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:intermediateCatchEvent id="wait" name="An hour">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:timerEventDefinition id="t"><bpmn:timeDuration>PT1H</bpmn:timeDuration>
-      </bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>"""
+ONE_TIMER = (FIXTURES / "one_timer.bpmn").read_bytes()
+"""A start, an hour's timer and an end."""
 
 
 def work(url: str, now: str) -> int:
