@@ -114,7 +114,9 @@ def _translate(exc: Exception, fallback_task: Task | None = None) -> StepFailed:
     spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
     element_id = getattr(spec, "bpmn_id", None) if spec is not None else None
     element_name = getattr(spec, "bpmn_name", None) if spec is not None else None
-    message = str(exc).strip() or exc.__class__.__name__
+    # SpiffWorkflow's str() already appends the notes; take the message alone, then the notes.
+    base = exc.args[0] if isinstance(exc, SpiffWorkflowException) and exc.args else str(exc)
+    message = str(base).strip() or exc.__class__.__name__
     notes = getattr(exc, "notes", None) or []
     if notes:
         message = f"{message} ({' '.join(str(n) for n in notes)})"
