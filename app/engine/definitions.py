@@ -71,7 +71,7 @@ def _line(node: etree._Element) -> int | None:
     return node.sourceline if node.sourceline else None
 
 
-def _check_references(root: etree._Element, filename: str) -> list[Problem]:
+def check_references(root: etree._Element, filename: str) -> list[Problem]:
     """Check what SpiffWorkflow reports confusingly: flows pointing at missing elements."""
     problems: list[Problem] = []
     ns = {"bpmn": BPMN_MODEL_NS}
@@ -169,7 +169,7 @@ def parse_files(files: list[SourceFile], validate_schema: bool = True) -> list[P
             if kind == "dmn":
                 parser.add_dmn_xml(root, filename=name)
             else:
-                reference_problems = _check_references(root, name)
+                reference_problems = check_references(root, name)
                 if reference_problems:
                     problems.extend(reference_problems)
                     continue

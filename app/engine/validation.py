@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
+from app.engine.definitions import check_references
 from app.engine.errors import Problem
 from app.engine.sandbox import check_expression
 from app.engine.timer_expressions import normalize_timer_expression
@@ -218,6 +219,7 @@ def check_bpmn(named_roots: list[tuple[str, etree._Element]], forms: set[str] | 
     reports: list[FileReport] = []
     for name, root in named_roots:
         checker = _FileChecker(name, root, all_ids, forms, operators)
+        checker.problems.extend(check_references(root, name))
         checker.check_schema()
         ids = process_ids(root)
         for process in root.iterfind("bpmn:process", NS):

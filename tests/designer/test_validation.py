@@ -134,3 +134,11 @@ def test_cli_validate_reports_and_exits_1(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=ROOT, env=env)
     assert good.returncode == 0, good.stdout
     assert "0 problem(s)" in good.stdout
+
+
+def test_flows_to_nowhere_are_reported_with_every_other_problem(client: TestClient) -> None:
+    broken = BROKEN.replace(b'targetRef="end"', b'targetRef="nowhere"')
+    report = dry_run(client, ("broken.bpmn", broken))
+    problems = report["files"][0]["problems"]
+    assert any(p["element_id"] == "f9" and "nowhere" in p["reason"] for p in problems)
+    assert any(p["element_id"] == "laneless" for p in problems)
