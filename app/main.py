@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api import (
     audit,
+    audit_trail,
     briefings,
     cases,
     decisions,
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None,
     for module in (health, deployments, definitions, instances, tasks, messages, cases,
                    decisions, audit, briefings, reports, learning):
         app.include_router(module.router)
-    app.add_middleware(audit.AuditMiddleware)
+    app.add_middleware(audit_trail.AuditMiddleware)
     app.add_middleware(BodySizeLimit, default_limit=settings.max_request_bytes,
                        upload_limit=settings.max_upload_bytes * 20)
     return app

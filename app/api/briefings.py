@@ -12,11 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app.api.cases import ReferencePath
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.learning import PublicationPublic
+from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES
 from app.services import briefings
 from app.web.templating import TEMPLATES
 
-router = APIRouter(tags=["briefings"])
+router = APIRouter(tags=["briefings"], route_class=ServiceRoute)
 
 Paragraphs = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=10000)]

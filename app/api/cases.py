@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import EventPublic
+from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, TaskSummary
 from app.auth import policy
 from app.auth.principal import Principal
 from app.services import cases, deadlines
 from app.services.errors import Invalid
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], route_class=ServiceRoute)
 
 Grade = Literal["catastrophic", "severe", "significant", "moderate", "low", "best_practice"]
 CaseStatus = Literal["screening", "awaiting_endorsement", "awaiting_national_panel", "in_review",

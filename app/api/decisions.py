@@ -8,10 +8,11 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES
 from app.services import decisions
 
-router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"])
+router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"], route_class=ServiceRoute)
 
 
 class DecisionInput(BaseModel):

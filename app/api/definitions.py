@@ -9,12 +9,13 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES, MAX_INT
 from app.auth import policy
 from app.engine.simulation import Scenario
 from app.services import deployments, diagrams, migrations, simulations
 
-router = APIRouter(prefix="/api/v1/definitions", tags=["definitions"])
+router = APIRouter(prefix="/api/v1/definitions", tags=["definitions"], route_class=ServiceRoute)
 
 KeyPath = Path(min_length=1, max_length=255, description="The BPMN process id")
 

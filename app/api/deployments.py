@@ -9,13 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES
 from app.auth import policy
 from app.engine.definitions import SourceFile
 from app.services import deployments, validation
 from app.services.errors import Invalid
 
-router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
+router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"], route_class=ServiceRoute)
 
 
 class DeployedProcessPublic(BaseModel):

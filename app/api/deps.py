@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import State
 
 from app.auth.errors import NotAuthenticated
 from app.auth.principal import Principal
@@ -25,22 +26,38 @@ BEARER = HTTPBearer(auto_error=False, scheme_name="token",
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 
 
+@dataclass(frozen=True)
+class PendingCaller:
+    """A bearer token read from the request, to be checked on the worker thread that serves it.
+
+    `ServiceRoute` replaces it by the authenticated `Principal` before calling the endpoint, so
+    the token's database read shares the endpoint's trip to the thread pool.
+    """
+
+    ctx: ServiceContext
+    token: str
+    state: State
+
+    def authenticate(self) -> Principal:
+        """The caller (blocking); 401 when the token is unknown, expired or revoked."""
+        with self.ctx.uow() as uow:
+            principal = self.ctx.tokens.authenticate(uow.session, self.token,
+                                                     self.ctx.clock.now())
+        if principal is None:
+            raise NotAuthenticated("the token is unknown, expired or revoked")
+        self.state.principal = principal
+        return principal
+
+
 async def current_principal(request: Request, ctx: ContextDep,
-                            credentials: Credentials) -> Principal:
-    """The caller, from its bearer token; 401 without a valid one."""
+                            credentials: Credentials) -> PendingCaller:
+    """The caller's bearer token; 401 without one. Endpoints receive the `Principal`."""
     if credentials is None or not credentials.credentials.strip():
         raise NotAuthenticated("send a bearer token: Authorization: Bearer <token>")
-    token = credentials.credentials.strip()
-
-    def authenticate() -> Principal | None:
-        with ctx.uow() as uow:
-            return ctx.tokens.authenticate(uow.session, token, ctx.clock.now())
-
-    principal = await run_in_threadpool(authenticate)
-    if principal is None:
-        raise NotAuthenticated("the token is unknown, expired or revoked")
-    request.state.principal = principal
-    return principal
+    caller = PendingCaller(ctx, credentials.credentials.strip(), request.state)
+    request.state.pending_caller = caller  # for the 422 handler: a 401 comes first
+    return caller
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+"""The authenticated caller; only routes of class `ServiceRoute` resolve it (every API router)."""

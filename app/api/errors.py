@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.errors import Forbidden, NotAuthenticated
@@ -50,8 +51,14 @@ async def _forbidden(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.message, "code": "forbidden"}, status_code=403)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    pending = getattr(request.state, "pending_caller", None)
+    if pending is not None and getattr(request.state, "principal", None) is None:
+        try:  # an unknown caller learns nothing about the request's shape
+            await run_in_threadpool(pending.authenticate)
+        except NotAuthenticated as refused:
+            return await _not_authenticated(request, refused)
     errors = [{"field": _field(tuple(error.get("loc", ()))), "message": error.get("msg", "")}
               for error in exc.errors()]
     names = ", ".join(error["field"] for error in errors)

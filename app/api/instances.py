@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.routing import ServiceRoute
 from app.api.schemas import (
     ERROR_RESPONSES,
     MAX_INT,
@@ -21,7 +22,7 @@ from app.auth import policy
 from app.services import diagrams, instances, migrations, timeline
 from app.services.instances import InstanceState
 
-router = APIRouter(prefix="/api/v1/instances", tags=["instances"])
+router = APIRouter(prefix="/api/v1/instances", tags=["instances"], route_class=ServiceRoute)
 
 IdPath = Path(min_length=1, max_length=36, description="The instance id")
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page
 from app.services import actions, learning
 from app.services.errors import Invalid
 
-router = APIRouter(prefix="/api/v1", tags=["learning"])
+router = APIRouter(prefix="/api/v1", tags=["learning"], route_class=ServiceRoute)
 
 ActionStatus = Literal["not_started", "in_progress", "completed", "cancelled"]
 PublicationKind = Literal["report", "summary", "seven_minute_briefing", "board_response",

@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import detail
+from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES, InstanceDetail
 from app.services import messages
 
-router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
+router = APIRouter(prefix="/api/v1/messages", tags=["messages"], route_class=ServiceRoute)
 
 
 class MessageCreate(BaseModel):

@@ -15,11 +15,12 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.routing import ServiceRoute
 from app.api.schemas import ErrorPublic
 from app.services import reports
 from app.web.templating import TEMPLATES
 
-router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"], route_class=ServiceRoute)
 
 Format = Literal["json", "csv", "html"]
 YEAR_QUERY = Query(None, ge=reports.FIRST_YEAR, le=reports.LAST_YEAR,

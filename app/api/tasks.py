@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import detail
+from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, InstanceDetail, Page, TaskSummary
 from app.services import tasks
 from app.services.errors import Invalid
 
-router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], route_class=ServiceRoute)
 
 IdPath = Path(min_length=1, max_length=36, description="The task id")
 

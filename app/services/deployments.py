@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from app.auth import policy
 from app.auth.principal import Principal
@@ -138,6 +139,8 @@ def _latest(uow: UnitOfWork, key: str) -> ProcessVersion | None:
     return uow.session.scalars(
         select(ProcessVersion).where(ProcessVersion.process_key == key)
         .order_by(ProcessVersion.version.desc()).limit(1)
+        # The spec and forms are read (and cached) by version id only when they are needed.
+        .options(defer(ProcessVersion.spec_json), defer(ProcessVersion.forms))
     ).first()
 
 

@@ -107,14 +107,16 @@ def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkfl
     for task_id, task in ready.items():
         if task_id in indexed:
             continue
-        row = HumanTask(
-            id=task_id, instance_id=instance.id, process_key=instance.process_key,
-            business_key=instance.business_key, bpmn_id=task.bpmn_id, title=task.title,
-            lane=task.lane, agency=task.agency, state="ready", form_name=task.form,
-            instructions=task.instructions, due_at=task.due_at, created_at=at,
-        )
-        uow.session.add(row)
-        current.append(row)
+        values = {
+            "id": task_id, "instance_id": instance.id, "process_key": instance.process_key,
+            "business_key": instance.business_key, "bpmn_id": task.bpmn_id,
+            "title": task.title, "lane": task.lane, "agency": task.agency, "state": "ready",
+            "assignee": None, "form_name": task.form, "instructions": task.instructions,
+            "due_at": task.due_at, "created_at": at, "completed_at": None,
+            "completed_by": None,
+        }
+        uow.append(HumanTask, values)
+        current.append(HumanTask(**values))  # the caller's answer; not in the session
         timeline.record(uow, instance.id, "task_ready", at, actor, element_id=task.bpmn_id,
                         task_id=task_id, detail={
                             "title": task.title, "lane": task.lane, "agency": task.agency,

@@ -14,11 +14,10 @@ from app.services.errors import NotFound
 
 def record(uow: UnitOfWork, instance_id: str, type_: str, at: dt.datetime, actor: str | None,
            element_id: str | None = None, task_id: str | None = None,
-           detail: dict[str, Any] | None = None) -> Event:
-    event = Event(instance_id=instance_id, type=type_, at=at, actor=actor, element_id=element_id,
-                  task_id=task_id, detail=detail or {})
-    uow.session.add(event)
-    return event
+           detail: dict[str, Any] | None = None) -> None:
+    """Append an event; it is written with the transaction's commit."""
+    uow.append(Event, {"instance_id": instance_id, "type": type_, "at": at, "actor": actor,
+                       "element_id": element_id, "task_id": task_id, "detail": detail or {}})
 
 
 def list_events(uow: UnitOfWork, instance_id: str, after_id: int = 0,

@@ -1,0 +1,108 @@
+"""Write the audit entry of every /api/v1 and /ui request: who, what, which target, the outcome.
+
+One middleware covers every route, so no read or write of case data can escape the log. Each
+entry is written, in a transaction of its own, before the response starts: by the route's
+worker thread right after a successful endpoint (see `app.api.routing`), otherwise by the
+middleware when the response starts, or when the request fails without one (500).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.auth import audit
+from app.services.context import ServiceContext
+
+log = logging.getLogger("reviewflow.audit")
+
+TARGETS = {"instances": "instance", "tasks": "task", "cases": "case", "definitions": "definition",
+           "decisions": "decision", "deployments": "deployment", "messages": "message",
+           "referrals": "case", "audit": "audit_log"}
+
+
+def audited(path: str) -> bool:
+    return path.startswith(("/api/v1/", "/ui/")) and not path.startswith("/ui/static/")
+
+
+def target(path: str, path_params: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The kind of thing a request is about (from its path) and its id (the first path param)."""
+    parts = path.split("/")
+    resource = (parts[2] if parts[1] == "ui" else parts[3]) if len(parts) > 3 else ""
+    target_id = next(iter(path_params.values()), None) if path_params else None
+    if target_id:
+        target_id = str(target_id).replace("\x00", "\\0")[:255]
+    return TARGETS.get(resource, resource or None), target_id or None
+
+
+@dataclass
+class RequestAudit:
+    """The pending entry of one request; `scope` holds the route, path params and principal."""
+
+    scope: Scope
+    context: ServiceContext
+    written: bool = False
+
+    def write(self, status: int) -> None:
+        """Write the entry once (blocking: call it on a worker thread)."""
+        if self.written:
+            return
+        self.written = True
+        scope = self.scope
+        path: str = scope["path"]
+        state = scope.get("state") or {}
+        reason = state.get("denied_reason")
+        action = getattr(scope.get("route"), "name", None) or "unknown_route"
+        target_type, target_id = target(path, scope.get("path_params") or {})
+        try:
+            with self.context.uow() as uow:
+                audit.record(uow.session, self.context.clock.now(), state.get("principal"),
+                             action, scope["method"], path.replace("\x00", "\\0"), status,
+                             target_type, target_id, {"reason": reason} if reason else {})
+                uow.commit()
+        except SQLAlchemyError:
+            log.exception("could not write the audit log for %s %s", scope["method"], path)
+
+
+_current: ContextVar[RequestAudit | None] = ContextVar("reviewflow_request_audit", default=None)
+
+
+def record_success(status: int) -> None:
+    """Write the current request's entry now, from the worker thread that served it."""
+    entry = _current.get()
+    if entry is not None:
+        entry.write(status)
+
+
+class AuditMiddleware:
+    """Pure ASGI, so a request costs no extra task or stream (unlike BaseHTTPMiddleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not audited(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        entry = RequestAudit(scope, scope["app"].state.context)
+        reset = _current.set(entry)
+
+        async def send_after_audit(message: Message) -> None:
+            if message["type"] == "http.response.start" and not entry.written:
+                await run_in_threadpool(entry.write, message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_after_audit)
+        except Exception:
+            if not entry.written:
+                await run_in_threadpool(entry.write, 500)
+            raise
+        finally:
+            _current.reset(reset)
