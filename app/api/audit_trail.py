@@ -61,11 +61,11 @@ class RequestAudit:
         action = getattr(scope.get("route"), "name", None) or "unknown_route"
         target_type, target_id = target(path, scope.get("path_params") or {})
         try:
-            with self.context.uow() as uow:
-                audit.record(uow.session, self.context.clock.now(), state.get("principal"),
+            with self.context.lone_statement() as connection:
+                audit.record(connection, self.context.clock.now(), state.get("principal"),
                              action, scope["method"], path.replace("\x00", "\\0"), status,
                              target_type, target_id, {"reason": reason} if reason else {})
-                uow.commit()
+                connection.commit()
         except SQLAlchemyError:
             log.exception("could not write the audit log for %s %s", scope["method"], path)
 

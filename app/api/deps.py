@@ -40,8 +40,8 @@ class PendingCaller:
 
     def authenticate(self) -> Principal:
         """The caller (blocking); 401 when the token is unknown, expired or revoked."""
-        with self.ctx.uow() as uow:
-            principal = self.ctx.tokens.authenticate(uow.session, self.token,
+        with self.ctx.lone_statement() as connection:
+            principal = self.ctx.tokens.authenticate(connection, self.token,
                                                      self.ctx.clock.now())
         if principal is None:
             raise NotAuthenticated("the token is unknown, expired or revoked")

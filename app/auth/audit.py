@@ -5,24 +5,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.db.models import AuditEntry
 
+_INSERT = insert(AuditEntry)
 
-def record(session: Session, at: dt.datetime, principal: Principal | None, action: str,
-           method: str, path: str, status: int, target_type: str | None = None,
+
+def record(db: Session | Connection, at: dt.datetime, principal: Principal | None,
+           action: str, method: str, path: str, status: int, target_type: str | None = None,
            target_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """Insert one entry in `db`'s transaction (the caller commits)."""
     outcome = ("allowed" if status < 400 else "denied" if status in (401, 403)
                else "failed")
-    session.add(AuditEntry(
-        at=at, actor=principal.name if principal else None,
-        roles=sorted(principal.roles) if principal else [],
-        agency=principal.agency if principal else None, action=action, method=method,
-        path=path[:500], target_type=target_type, target_id=target_id, status=status,
-        outcome=outcome, detail=detail or {}))
+    db.execute(_INSERT, [{
+        "at": at, "actor": principal.name if principal else None,
+        "roles": sorted(principal.roles) if principal else [],
+        "agency": principal.agency if principal else None, "action": action,
+        "method": method, "path": path[:500], "target_type": target_type,
+        "target_id": target_id, "status": status, "outcome": outcome,
+        "detail": detail or {}}])
 
 
 def query(session: Session, actor: str | None, action: str | None, target_type: str | None,

@@ -39,7 +39,7 @@ def make_engine(url: str, sqlite_busy_timeout: float = 30.0) -> Engine:
         return engine
     # Connections are recycled instead of pinged before each use: a ping costs a round trip
     # on every request.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, pool_use_lifo=True)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

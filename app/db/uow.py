@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from types import TracebackType
 from typing import Any
 
+from sqlalchemy import Insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+@functools.cache
+def _insert(model: type[DeclarativeBase]) -> Insert:
+    """One statement object per table: reusing it spares SQLAlchemy rebuilding it each time."""
+    return model.__table__.insert()  # type: ignore[attr-defined,no-any-return]
 
 
 class UnitOfWork:
@@ -47,7 +55,7 @@ class UnitOfWork:
         connection = self.session.connection() if appended else None
         for model, rows in appended.items():
             assert connection is not None
-            connection.execute(model.__table__.insert(), rows)  # type: ignore[attr-defined]
+            connection.execute(_insert(model), rows)
 
     def commit(self) -> None:
         self.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.tokens import TokenVerifier
@@ -40,6 +40,16 @@ class ServiceContext:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
+
+    def lone_statement(self) -> Connection:
+        """A connection for one read or one insert that needs no transaction around it (a
+        token check, an audit entry). On PostgreSQL it runs in autocommit mode: one round trip
+        instead of three (BEGIN, the statement, COMMIT). Use it as a context manager and call
+        `commit()` after a write (SQLite still runs a transaction)."""
+        connection = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection
 
     def close(self) -> None:
         self.engine.dispose()

@@ -6,9 +6,9 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -142,6 +142,25 @@ def _latest(uow: UnitOfWork, key: str) -> ProcessVersion | None:
         # The spec and forms are read (and cached) by version id only when they are needed.
         .options(defer(ProcessVersion.spec_json), defer(ProcessVersion.forms))
     ).first()
+
+
+class VersionRef(NamedTuple):
+    id: int
+    process_key: str
+    version: int
+
+
+_LATEST_REF = (select(ProcessVersion.id, ProcessVersion.process_key, ProcessVersion.version)
+               .where(ProcessVersion.process_key == bindparam("key"))
+               .order_by(ProcessVersion.version.desc()).limit(1))
+
+
+def latest_ref(uow: UnitOfWork, key: str) -> VersionRef:
+    """Which version of `key` is the latest: what starting an instance needs, and no more."""
+    row = uow.session.execute(_LATEST_REF, {"key": key}).first()
+    if row is None:
+        raise NotFound(f"no process is deployed with the key '{key}'", process_key=key)
+    return VersionRef(*row)
 
 
 def latest_version(uow: UnitOfWork, key: str) -> ProcessVersion:

@@ -51,7 +51,7 @@ def start_in(ctx: ServiceContext, uow: UnitOfWork, process_key: str, business_ke
              data: dict[str, Any], actor: str) -> InstanceState:
     """Start an instance inside the caller's unit of work; the caller commits."""
     now = ctx.clock.now()
-    version = deployments.latest_version(uow, process_key)
+    version = deployments.latest_ref(uow, process_key)
     spec, subprocess_specs = steps.spec_bundle(ctx, uow, version.id)
     workflow = runner.create(spec, subprocess_specs, data, steps.engine_env(ctx, uow))
     instance = ProcessInstance(

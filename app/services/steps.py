@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+from collections.abc import Sequence
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import delete, select
@@ -67,10 +68,13 @@ def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,
 
 
 def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at: dt.datetime,
-         actor: str | None, status: str | None = None) -> list[HumanTask]:
+         actor: str | None, status: str | None = None,
+         indexed: Sequence[HumanTask] | None = None) -> list[HumanTask]:
     """Write state, status, task index and subscriptions; add the events that follow from them.
 
-    Returns the instance's ready tasks as they now stand, so callers need not read them again.
+    `indexed`, when the caller has read them already, are the instance's task index rows that
+    were ready when the step began. Returns the instance's ready tasks as they now stand, so
+    callers need not read them again.
     """
     previous_status = instance.status
     instance.state = runner.dump(workflow)
@@ -81,7 +85,7 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
         instance.error = None
     waiting = instance.status not in FINAL_STATUSES and instance.status != "error"
     instance.next_timer_at = runner.next_timer_at(workflow) if waiting else None
-    ready = _sync_tasks(uow, instance, workflow, at, actor)
+    ready = _sync_tasks(uow, instance, workflow, at, actor, indexed)
     _sync_subscriptions(uow, instance, workflow)
     if instance.status in FINAL_STATUSES and previous_status not in FINAL_STATUSES:
         instance.ended_at = at
@@ -90,12 +94,18 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
 
 
 def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow,
-                at: dt.datetime, actor: str | None) -> list[HumanTask]:
+                at: dt.datetime, actor: str | None,
+                known: Sequence[HumanTask] | None) -> list[HumanTask]:
     ready = {} if instance.status in FINAL_STATUSES else {
         task.id: task for task in runner.ready_tasks(workflow)}
-    indexed = {} if _is_new(instance) else {row.id: row for row in uow.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                HumanTask.state == "ready"))}
+    if _is_new(instance):
+        indexed: dict[str, HumanTask] = {}
+    elif known is not None:
+        indexed = {row.id: row for row in known}
+    else:
+        indexed = {row.id: row for row in uow.session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                    HumanTask.state == "ready"))}
     for task_id, row in indexed.items():
         if row.state == "ready" and task_id not in ready:
             row.state = "cancelled"

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, or_, select
 
 from app.auth import policy, users
 from app.auth.principal import Principal
@@ -117,18 +117,30 @@ def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
         return TaskDetail(task, form[0] if form else None, data)
 
 
+_TASK_AND_READY_SIBLINGS = (
+    select(HumanTask, ProcessInstance)
+    .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    .where(HumanTask.instance_id == select(HumanTask.instance_id)
+           .where(HumanTask.id == bindparam("task_id")).scalar_subquery(),
+           or_(HumanTask.state == "ready", HumanTask.id == bindparam("task_id"))))
+"""A task, its instance and the instance's other ready tasks, in one round trip."""
+
+
 def complete(ctx: ServiceContext, principal: Principal, task_id: str,
              data: dict[str, Any]) -> InstanceState:
     actor = principal.name
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        task = _row(ctx, uow, task_id)
+        rows = uow.session.execute(_TASK_AND_READY_SIBLINGS, {"task_id": task_id}).all()
+        task = next((row for row, _instance in rows if row.id == task_id), None)
+        if task is None:
+            raise NotFound(f"no task with id '{task_id}'", task_id=task_id)
         policy.check_task_read(principal, task)
         if task.state != "ready":
             raise Conflict(f"the task is {task.state}, not ready", task_id=task_id,
                            state=task.state)
         policy.check_task_work(principal, task)
-        instance = get_row(uow, task.instance_id)
+        instance = rows[0][1]
         form = _form(ctx, uow, instance, task.form_name)
         if form is not None:
             errors = validate_submission(form[0], data, form[1])
@@ -144,7 +156,8 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
                             element_id=task.bpmn_id, task_id=task_id,
                             detail={"title": task.title, "fields": sorted(data)})
             steps.record_step(uow, instance, step, now, actor)
-            ready = steps.save(uow, instance, workflow, now, actor)
+            ready = steps.save(uow, instance, workflow, now, actor,
+                               indexed=[row for row, _instance in rows])
         except (TaskNotReady, UnknownTask):
             raise Conflict("the task is no longer ready", task_id=task_id) from None
         except StepFailed as failure:
