@@ -67,12 +67,13 @@ def create_app(settings: Settings | None = None,
     errors.install(app)
     errors.document(app)
     web_errors.install(app)
+    # Routes are matched in order: the API's come first, as agency systems call it most.
+    for module in (tasks, instances, messages, cases, health, deployments, definitions,
+                   decisions, audit, briefings, reports, learning):
+        app.include_router(module.router)
     for page_module in (auth_pages, inbox_pages, case_pages, referral_pages):
         app.include_router(page_module.router)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (health, deployments, definitions, instances, tasks, messages, cases,
-                   decisions, audit, briefings, reports, learning):
-        app.include_router(module.router)
     app.add_middleware(audit_trail.AuditMiddleware)
     app.add_middleware(BodySizeLimit, default_limit=settings.max_request_bytes,
                        upload_limit=settings.max_upload_bytes * 20)

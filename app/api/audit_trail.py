@@ -2,22 +2,27 @@
 
 One middleware covers every route, so no read or write of case data can escape the log. Each
 entry is written, in a transaction of its own, before the response starts: by the route's
-worker thread right after a successful endpoint (see `app.api.routing`), otherwise by the
-middleware when the response starts, or when the request fails without one (500).
+worker thread right after a successful endpoint (see `app.api.routing`), in the step's own
+transaction for commands that advance an instance (`serve_command`), otherwise by the middleware
+when the response starts, or when the request fails without one (500).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import audit
+from app.db.models import AuditEntry
 from app.services.context import ServiceContext
 
 log = logging.getLogger("reviewflow.audit")
@@ -49,28 +54,47 @@ class RequestAudit:
     context: ServiceContext
     written: bool = False
 
-    def write(self, status: int) -> None:
-        """Write the entry once (blocking: call it on a worker thread)."""
-        if self.written:
-            return
-        self.written = True
+    def values(self, status: int) -> dict[str, Any]:
         scope = self.scope
         path: str = scope["path"]
         state = scope.get("state") or {}
         reason = state.get("denied_reason")
         action = getattr(scope.get("route"), "name", None) or "unknown_route"
         target_type, target_id = target(path, scope.get("path_params") or {})
+        return audit.entry(self.context.clock.now(), state.get("principal"), action,
+                           scope["method"], path.replace("\x00", "\\0"), status, target_type,
+                           target_id, {"reason": reason} if reason else {})
+
+    def write(self, status: int) -> None:
+        """Write the entry once (blocking: call it on a worker thread)."""
+        if self.written:
+            return
+        self.written = True
         try:
             with self.context.lone_statement() as connection:
-                audit.record(connection, self.context.clock.now(), state.get("principal"),
-                             action, scope["method"], path.replace("\x00", "\\0"), status,
-                             target_type, target_id, {"reason": reason} if reason else {})
+                connection.execute(insert(AuditEntry), [self.values(status)])
                 connection.commit()
         except SQLAlchemyError:
-            log.exception("could not write the audit log for %s %s", scope["method"], path)
+            log.exception("could not write the audit log for %s %s", self.scope["method"],
+                          self.scope["path"])
 
 
 _current: ContextVar[RequestAudit | None] = ContextVar("reviewflow_request_audit", default=None)
+
+
+def serve_command(serve: Callable[[], Response], status: int) -> Response:
+    """Serve a command whose step commits the request's entry with it (status: the route's
+    success status); when no step committed it, the entry is written after the response."""
+    current = _current.get()
+    if current is None or current.written:
+        return serve()
+    with audit.with_command(current.values(status)) as command:
+        try:
+            response = serve()
+        finally:
+            current.written = command.committed
+    current.write(response.status_code)
+    return response
 
 
 def record_success(status: int) -> None:

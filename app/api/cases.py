@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import EventPublic
-from app.api.routing import ServiceRoute
+from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, TaskSummary
 from app.auth import policy
 from app.auth.principal import Principal
@@ -140,6 +140,7 @@ def _detail(view: cases.CaseView, principal: Principal) -> CaseDetail:
 
 @router.post("/api/v1/referrals", status_code=status.HTTP_201_CREATED, response_model=CaseDetail,
              responses=ERROR_RESPONSES)
+@step_command
 def create_referral(ctx: ContextDep, principal: PrincipalDep, body: ReferralCreate) -> CaseDetail:
     """Open a case (reference `LIR-YYYY-NNNN`), grade it and start screening."""
     if body.incident_date > ctx.clock.now().date():
@@ -196,6 +197,7 @@ def escalate_case(ctx: ContextDep, principal: PrincipalDep, body: EscalationCrea
 
 @router.post("/api/v1/cases/{reference}/concerns", status_code=status.HTTP_201_CREATED,
              response_model=CaseDetail, responses=ERROR_RESPONSES)
+@step_command
 def raise_concern(ctx: ContextDep, principal: PrincipalDep, body: ConcernCreate,
                   reference: str = ReferencePath) -> CaseDetail:
     """An urgent protection concern: a task for the board manager; the review goes on."""

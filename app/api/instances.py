@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
-from app.api.routing import ServiceRoute
+from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import (
     ERROR_RESPONSES,
     MAX_INT,
@@ -70,6 +70,7 @@ def detail(state: InstanceState) -> InstanceDetail:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=InstanceDetail,
              responses=ERROR_RESPONSES)
+@step_command
 def start_instance(ctx: ContextDep, principal: PrincipalDep,
                    body: InstanceCreate) -> InstanceDetail:
     """Start the latest version of a process and run it to its first wait state."""
@@ -101,6 +102,7 @@ def get_instance(ctx: ContextDep, principal: PrincipalDep,
 
 @router.post("/{instance_id}/terminate", response_model=InstanceDetail,
              responses=ERROR_RESPONSES)
+@step_command
 def terminate_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: str = IdPath,
                        body: Annotated[TerminateRequest | None, Body()] = None,
                        ) -> InstanceDetail:
@@ -110,6 +112,7 @@ def terminate_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: st
 
 
 @router.post("/{instance_id}/retry", response_model=InstanceDetail, responses=ERROR_RESPONSES)
+@step_command
 def retry_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: str = IdPath,
                    body: Annotated[RetryRequest | None, Body()] = None) -> InstanceDetail:
     """Run the failed step of an instance in `error` again, once its cause is fixed."""

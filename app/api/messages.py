@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import detail
-from app.api.routing import ServiceRoute
+from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import ERROR_RESPONSES, InstanceDetail
 from app.services import messages
 
@@ -25,6 +25,7 @@ class MessageCreate(BaseModel):
 
 
 @router.post("", response_model=InstanceDetail, responses=ERROR_RESPONSES)
+@step_command
 def send_message(ctx: ContextDep, principal: PrincipalDep, body: MessageCreate) -> InstanceDetail:
     """The payload lands in the process data; the instance runs on to its next wait state."""
     return detail(messages.deliver(ctx, principal, body.name, body.business_key, body.data))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import ResponseValidationError
@@ -24,6 +24,16 @@ from starlette.responses import JSONResponse, Response
 
 from app.api import audit_trail
 from app.api.deps import PendingCaller
+
+STEP_COMMAND = "__reviewflow_step_command__"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def step_command(endpoint: Endpoint) -> Endpoint:
+    """Mark an endpoint that advances one instance and commits once (`steps.commit`): its audit
+    entry is committed in the same transaction as the step."""
+    setattr(endpoint, STEP_COMMAND, True)
+    return endpoint
 
 
 class ServiceRoute(APIRoute):
@@ -51,7 +61,11 @@ class ServiceRoute(APIRoute):
         return endpoint
 
     def _run(self, original: Callable[..., Any], values: dict[str, Any]) -> Response:
-        response = self._respond(original(**_authenticated(values)), values)
+        arguments = _authenticated(values)
+        if getattr(original, STEP_COMMAND, False):
+            return audit_trail.serve_command(
+                lambda: self._respond(original(**arguments), values), self.status_code or 200)
+        response = self._respond(original(**arguments), values)
         audit_trail.record_success(response.status_code)
         return response
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import detail
-from app.api.routing import ServiceRoute
+from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, InstanceDetail, Page, TaskSummary
 from app.services import tasks
 from app.services.errors import Invalid
@@ -70,6 +70,7 @@ def get_task(ctx: ContextDep, principal: PrincipalDep, task_id: str = IdPath) ->
 
 
 @router.post("/{task_id}/complete", response_model=InstanceDetail, responses=ERROR_RESPONSES)
+@step_command
 def complete_task(ctx: ContextDep, principal: PrincipalDep, body: TaskComplete,
                   task_id: str = IdPath) -> InstanceDetail:
     """Submit a task's form; returns the instance's new state and its next ready tasks."""

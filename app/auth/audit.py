@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, insert, select
@@ -14,19 +18,58 @@ from app.db.models import AuditEntry
 _INSERT = insert(AuditEntry)
 
 
+def entry(at: dt.datetime, principal: Principal | None, action: str, method: str, path: str,
+          status: int, target_type: str | None = None, target_id: str | None = None,
+          detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The column values of one entry."""
+    outcome = ("allowed" if status < 400 else "denied" if status in (401, 403)
+               else "failed")
+    return {"at": at, "actor": principal.name if principal else None,
+            "roles": sorted(principal.roles) if principal else [],
+            "agency": principal.agency if principal else None, "action": action,
+            "method": method, "path": path[:500], "target_type": target_type,
+            "target_id": target_id, "status": status, "outcome": outcome,
+            "detail": detail or {}}
+
+
 def record(db: Session | Connection, at: dt.datetime, principal: Principal | None,
            action: str, method: str, path: str, status: int, target_type: str | None = None,
            target_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
     """Insert one entry in `db`'s transaction (the caller commits)."""
-    outcome = ("allowed" if status < 400 else "denied" if status in (401, 403)
-               else "failed")
-    db.execute(_INSERT, [{
-        "at": at, "actor": principal.name if principal else None,
-        "roles": sorted(principal.roles) if principal else [],
-        "agency": principal.agency if principal else None, "action": action,
-        "method": method, "path": path[:500], "target_type": target_type,
-        "target_id": target_id, "status": status, "outcome": outcome,
-        "detail": detail or {}}])
+    db.execute(_INSERT, [entry(at, principal, action, method, path, status, target_type,
+                               target_id, detail)])
+
+
+@dataclass
+class CommandEntry:
+    """The audit entry of a request whose command commits it together with its change."""
+
+    values: dict[str, Any]
+    committed: bool = False
+
+
+_command: ContextVar[CommandEntry | None] = ContextVar("reviewflow_command_audit", default=None)
+
+
+@contextlib.contextmanager
+def with_command(values: dict[str, Any]) -> Iterator[CommandEntry]:
+    """While the block runs, the first `join` adds this entry to the committing transaction."""
+    pending = CommandEntry(values)
+    reset = _command.set(pending)
+    try:
+        yield pending
+    finally:
+        _command.reset(reset)
+
+
+def join(session: Session) -> CommandEntry | None:
+    """Add the current command's entry, if any is waiting, to `session`'s transaction. The
+    caller sets `committed` once the commit succeeded; until then it is still waiting."""
+    pending = _command.get()
+    if pending is None or pending.committed:
+        return None
+    session.execute(_INSERT, [pending.values])
+    return pending
 
 
 def query(session: Session, actor: str | None, action: str | None, target_type: str | None,

@@ -17,6 +17,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.auth import audit
 from app.db.models import HumanTask, MessageSubscription, ProcessInstance, ProcessVersion
 from app.db.uow import UnitOfWork
 
@@ -161,8 +162,10 @@ def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance,
 
 
 def commit(uow: UnitOfWork, instance_id: str) -> None:
-    """Commit; a concurrent change to the same instance becomes a `Conflict`."""
+    """Commit, with the audit entry of the request that made the step when it waits for one;
+    a concurrent change to the same instance becomes a `Conflict`."""
     try:
+        command_entry = audit.join(uow.session)
         uow.commit()
     except (StaleDataError, IntegrityError):
         uow.rollback()
@@ -174,6 +177,8 @@ def commit(uow: UnitOfWork, instance_id: str) -> None:
             raise Conflict("the instance is being changed by someone else; try again",
                            instance_id=instance_id) from None
         raise
+    if command_entry is not None:
+        command_entry.committed = True
 
 
 def record_failure(ctx: ServiceContext, instance_id: str, failure: StepFailed,
