@@ -68,7 +68,7 @@ def join(session: Session) -> CommandEntry | None:
     pending = _command.get()
     if pending is None or pending.committed:
         return None
-    session.execute(_INSERT, [pending.values])
+    session.connection().execute(_INSERT, [pending.values])
     return pending
 
 

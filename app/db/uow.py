@@ -6,8 +6,58 @@ import functools
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Connection, Insert, bindparam, update
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
+
+
+class RowWriter:
+    """Writes chosen columns of persistent ORM objects with one prebuilt UPDATE.
+
+    What the session's flush would do, at a fraction of its cost: `UnitOfWork.write` sets the
+    new values on the object as already saved (so the session does not track it as changed)
+    and runs the statement at the flush. The row is matched by primary key and by the value
+    `guard` had before; `version`, when given, is incremented (optimistic locking, like the
+    mapper's `version_id_col`). A row changed meanwhile raises `StaleDataError`, as the ORM's
+    flush would.
+    """
+
+    def __init__(self, model: type[DeclarativeBase], columns: tuple[str, ...], guard: str,
+                 version: str | None = None) -> None:
+        table = model.__table__  # type: ignore[attr-defined]
+        self.columns = frozenset(columns)
+        self.guard = guard
+        self.version = version
+        (self.key,) = (column.name for column in table.primary_key.columns)
+        values = {name: bindparam(f"set_{name}", type_=table.c[name].type)
+                  for name in columns}
+        if version:
+            values[version] = table.c[version] + 1
+        self.statement = (update(table)
+                          .where(table.c[self.key] == bindparam("key"),
+                                 table.c[guard] == bindparam("guard",
+                                                             type_=table.c[guard].type))
+                          .values(values))
+        self._names = tuple(columns)
+
+    def stage(self, obj: Any, values: dict[str, Any]) -> dict[str, Any]:
+        """Apply `values` to `obj` as saved; return the statement's parameters."""
+        unknown = set(values) - self.columns
+        if unknown:
+            raise ValueError(f"{type(self).__name__} does not write {sorted(unknown)}")
+        params = {"key": getattr(obj, self.key), "guard": getattr(obj, self.guard)}
+        for name, value in values.items():
+            set_committed_value(obj, name, value)
+        if self.version:
+            set_committed_value(obj, self.version, params["guard"] + 1)
+        params.update({f"set_{name}": getattr(obj, name) for name in self._names})
+        return params
+
+    def run(self, connection: Connection, params: dict[str, Any]) -> None:
+        if connection.execute(self.statement, params).rowcount != 1:
+            raise StaleDataError(f"{self.statement.table} row {params['key']} was changed by "
+                                 "someone else")
 
 
 @functools.cache
@@ -21,6 +71,7 @@ class UnitOfWork:
         self._factory = session_factory
         self._session: Session | None = None
         self._appended: dict[type[DeclarativeBase], list[dict[str, Any]]] = {}
+        self._written: list[tuple[RowWriter, dict[str, Any]]] = []
 
     @property
     def session(self) -> Session:
@@ -37,6 +88,7 @@ class UnitOfWork:
         # close() rolls back what was not committed and detaches objects without expiring
         # them, so results read inside the block stay usable after it.
         self._appended.clear()
+        self._written.clear()
         try:
             self.session.close()
         finally:
@@ -49,7 +101,16 @@ class UnitOfWork:
         objects (autoflush is off), they are not visible to queries before that."""
         self._appended.setdefault(model, []).append(values)
 
+    def write(self, writer: RowWriter, obj: Any, values: dict[str, Any]) -> None:
+        """Change `obj` now and its row at the flush, before the session's own changes."""
+        self._written.append((writer, writer.stage(obj, values)))
+
     def flush(self) -> None:
+        written, self._written = self._written, []
+        if written:
+            connection = self.session.connection()
+            for writer, params in written:
+                writer.run(connection, params)
         self.session.flush()
         appended, self._appended = self._appended, {}
         connection = self.session.connection() if appended else None
@@ -63,4 +124,5 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self._appended.clear()
+        self._written.clear()
         self.session.rollback()

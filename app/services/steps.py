@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import delete, select
@@ -19,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth import audit
 from app.db.models import HumanTask, MessageSubscription, ProcessInstance, ProcessVersion
-from app.db.uow import UnitOfWork
+from app.db.uow import RowWriter, UnitOfWork
 
 __all__ = ["UnitOfWork", "commit", "load_workflow", "record_step", "save", "spec_bundle"]
 from app.engine import runner
@@ -32,6 +33,12 @@ from app.services.context import ServiceContext
 from app.services.errors import Conflict
 
 FINAL_STATUSES = frozenset({"completed", "terminated"})
+INSTANCE_WRITER = RowWriter(ProcessInstance, (
+    "state", "serializer_version", "status", "updated_at", "error", "next_timer_at",
+    "waiting_messages", "ended_at"), guard="lock_version", version="lock_version")
+"""What a step changes on its instance, written as one statement guarded by `lock_version`."""
+TASK_DONE_WRITER = RowWriter(HumanTask, ("state", "completed_at", "completed_by"), guard="state")
+"""A task leaving the ready state, guarded by that state: a second completion finds no row."""
 
 
 def spec_bundle(ctx: ServiceContext, uow: UnitOfWork, version_id: int) -> SpecBundle:
@@ -78,19 +85,27 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
     callers need not read them again.
     """
     previous_status = instance.status
-    instance.state = runner.dump(workflow)
-    instance.serializer_version = SERIALIZER_VERSION
-    instance.status = status or runner.status(workflow)
-    instance.updated_at = at
-    if instance.status != "error":
-        instance.error = None
-    waiting = instance.status not in FINAL_STATUSES and instance.status != "error"
-    instance.next_timer_at = runner.next_timer_at(workflow) if waiting else None
+    new_status = status or runner.status(workflow)
+    waiting = new_status not in FINAL_STATUSES and new_status != "error"
+    values: dict[str, Any] = {
+        "state": runner.dump(workflow), "serializer_version": SERIALIZER_VERSION,
+        "status": new_status, "updated_at": at,
+        "next_timer_at": runner.next_timer_at(workflow) if waiting else None,
+        "waiting_messages": _sync_subscriptions(uow, instance, workflow, new_status),
+    }
+    if new_status != "error":
+        values["error"] = None
+    ended = new_status in FINAL_STATUSES and previous_status not in FINAL_STATUSES
+    if ended:
+        values["ended_at"] = at
+    if _is_new(instance):
+        for name, value in values.items():
+            setattr(instance, name, value)
+    else:
+        uow.write(INSTANCE_WRITER, instance, values)
     ready = _sync_tasks(uow, instance, workflow, at, actor, indexed)
-    _sync_subscriptions(uow, instance, workflow)
-    if instance.status in FINAL_STATUSES and previous_status not in FINAL_STATUSES:
-        instance.ended_at = at
-        timeline.record(uow, instance.id, instance.status, at, actor)
+    if ended:
+        timeline.record(uow, instance.id, new_status, at, actor)
     return ready
 
 
@@ -140,25 +155,25 @@ def _is_new(instance: ProcessInstance) -> bool:
     return bool(state.transient or state.pending)
 
 
-def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance,
-                        workflow: BpmnWorkflow) -> None:
-    """Keep the message subscriptions; `waiting_messages` mirrors them so most steps skip SQL."""
-    wanted = set() if instance.status in FINAL_STATUSES else runner.waiting_messages(workflow)
+def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow,
+                        status: str) -> list[str]:
+    """Keep the message subscriptions; returns the names for `waiting_messages`, which mirrors
+    them so most steps skip SQL."""
+    wanted = set() if status in FINAL_STATUSES else runner.waiting_messages(workflow)
     if instance.waiting_messages is not None or _is_new(instance):
         existing = set(instance.waiting_messages or [])
     else:  # saved before waiting_messages existed
         existing = set(uow.session.scalars(select(MessageSubscription.message_name).where(
             MessageSubscription.instance_id == instance.id)))
-    instance.waiting_messages = sorted(wanted)
-    if wanted == existing:
-        return
-    gone = existing - wanted
-    if gone:
-        uow.session.execute(delete(MessageSubscription).where(
-            MessageSubscription.instance_id == instance.id,
-            MessageSubscription.message_name.in_(gone)))
-    for name in sorted(wanted - existing):
-        uow.session.add(MessageSubscription(instance_id=instance.id, message_name=name))
+    if wanted != existing:
+        gone = existing - wanted
+        if gone:
+            uow.session.execute(delete(MessageSubscription).where(
+                MessageSubscription.instance_id == instance.id,
+                MessageSubscription.message_name.in_(gone)))
+        for name in sorted(wanted - existing):
+            uow.session.add(MessageSubscription(instance_id=instance.id, message_name=name))
+    return sorted(wanted)
 
 
 def commit(uow: UnitOfWork, instance_id: str) -> None:

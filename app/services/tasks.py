@@ -149,9 +149,8 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
         workflow = steps.load_workflow(ctx, uow, instance)
         try:
             step = runner.complete_task(workflow, task_id, data)
-            task.state = "completed"
-            task.completed_at = now
-            task.completed_by = actor
+            uow.write(steps.TASK_DONE_WRITER, task, {
+                "state": "completed", "completed_at": now, "completed_by": actor})
             timeline.record(uow, instance.id, "task_completed", now, actor,
                             element_id=task.bpmn_id, task_id=task_id,
                             detail={"title": task.title, "fields": sorted(data)})
