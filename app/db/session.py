@@ -9,6 +9,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+LONE_STATEMENT = "reviewflow_lone_statement"
+"""Execution option: the connection runs one statement that needs no transaction around it."""
+
 
 def make_engine(url: str, sqlite_busy_timeout: float = 30.0) -> Engine:
     parsed = make_url(url)
@@ -34,7 +37,8 @@ def make_engine(url: str, sqlite_busy_timeout: float = 30.0) -> Engine:
             # could see different snapshots. One BEGIN per transaction gives each command a
             # single snapshot; a write after another writer's commit then fails ("database is
             # locked"), which the service layer turns into a 409.
-            connection.exec_driver_sql("BEGIN")
+            if not connection.get_execution_options().get(LONE_STATEMENT):
+                connection.connection.driver_connection.execute("BEGIN")
 
         return engine
     # Connections are recycled instead of pinged before each use: a ping costs a round trip

@@ -307,6 +307,14 @@ def status(workflow: BpmnWorkflow) -> str:
     return "waiting"
 
 
+def status_and_ready(workflow: BpmnWorkflow) -> tuple[str, list[ReadyTask]]:
+    """`status` and `ready_tasks` together, walking the task tree once."""
+    if workflow.completed or workflow.is_completed():
+        return "completed", []
+    ready = ready_tasks(workflow)
+    return ("running" if ready else "waiting"), ready
+
+
 def data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The process data as of the last completed task."""
     if workflow.is_completed():

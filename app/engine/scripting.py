@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,8 +113,36 @@ class EngineEnv:
 
 def build_script_engine(env: EngineEnv | None = None) -> ReviewflowScriptEngine:
     env = env or EngineEnv()
-    helpers = expression_helpers(env.calendar, now=env.now)
-    rules, calendar = env.clock_rules, env.calendar
+    return ReviewflowScriptEngine(_sandbox(env.now, env.calendar, env.clock_rules,
+                                           env.time_limit), env.now, env.calendar, env.queries)
+
+
+_SANDBOXES: dict[tuple[Any, ...], tuple[tuple[Any, ...], SandboxedEnvironment]] = {}
+_SANDBOXES_LOCK = threading.Lock()
+
+
+def _sandbox(now: Now, calendar: WorkingCalendar, clock_rules: ClockRules,
+             time_limit: float) -> SandboxedEnvironment:
+    """The sandbox for these settings, built once: it holds no state between runs, and
+    building it (wrapping every helper) costs more than a small step. Keyed by the clock
+    function (a bound method compares by its object) and the identity of the calendar and
+    rules, which the entry keeps alive so that no other object can take their ids."""
+    parts = (now, calendar, clock_rules, time_limit)
+    key = (now, id(calendar), id(clock_rules), time_limit)
+    found = _SANDBOXES.get(key)
+    if found is not None:
+        return found[1]
+    sandbox = _build_sandbox(now, calendar, clock_rules, time_limit)
+    with _SANDBOXES_LOCK:
+        if len(_SANDBOXES) >= 64:
+            _SANDBOXES.clear()
+        _SANDBOXES[key] = (parts, sandbox)
+    return sandbox
+
+
+def _build_sandbox(now: Now, calendar: WorkingCalendar, rules: ClockRules,
+                   time_limit: float) -> SandboxedEnvironment:
+    helpers = expression_helpers(calendar, now=now)
 
     def clock_due(clock_id: str, start: str) -> str:
         """The due date of a configured clock counted from `start` (an ISO date)."""
@@ -131,5 +160,4 @@ def build_script_engine(env: EngineEnv | None = None) -> ReviewflowScriptEngine:
     helpers["clock_due"] = clock_due
     helpers["due_time"] = due_time
     helpers["family_names_in"] = family_names_in
-    return ReviewflowScriptEngine(SandboxedEnvironment(helpers, time_limit=env.time_limit),
-                                  env.now, env.calendar, env.queries)
+    return SandboxedEnvironment(helpers, time_limit=time_limit)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.tokens import TokenVerifier
 from app.clock import Clock, SystemClock
-from app.db.session import make_engine, make_session_factory
+from app.db.session import LONE_STATEMENT, make_engine, make_session_factory
 from app.db.uow import UnitOfWork
 from app.engine.calendar import WorkingCalendar
 from app.engine.clock_rules import EMPTY_RULES, ClockRules, load_rules
@@ -48,8 +48,8 @@ class ServiceContext:
         `commit()` after a write (SQLite still runs a transaction)."""
         connection = self.engine.connect()
         if self.engine.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        return connection
+            return connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection.execution_options(**{LONE_STATEMENT: True})
 
     def close(self) -> None:
         self.engine.dispose()

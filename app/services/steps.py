@@ -85,7 +85,11 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
     callers need not read them again.
     """
     previous_status = instance.status
-    new_status = status or runner.status(workflow)
+    ready_now: list[runner.ReadyTask] | None = None
+    if status is None:
+        new_status, ready_now = runner.status_and_ready(workflow)
+    else:
+        new_status = status
     waiting = new_status not in FINAL_STATUSES and new_status != "error"
     values: dict[str, Any] = {
         "state": runner.dump(workflow), "serializer_version": SERIALIZER_VERSION,
@@ -103,7 +107,7 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
             setattr(instance, name, value)
     else:
         uow.write(INSTANCE_WRITER, instance, values)
-    ready = _sync_tasks(uow, instance, workflow, at, actor, indexed)
+    ready = _sync_tasks(uow, instance, workflow, at, actor, indexed, ready_now)
     if ended:
         timeline.record(uow, instance.id, new_status, at, actor)
     return ready
@@ -111,9 +115,13 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
 
 def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow,
                 at: dt.datetime, actor: str | None,
-                known: Sequence[HumanTask] | None) -> list[HumanTask]:
-    ready = {} if instance.status in FINAL_STATUSES else {
-        task.id: task for task in runner.ready_tasks(workflow)}
+                known: Sequence[HumanTask] | None,
+                ready_now: list[runner.ReadyTask] | None) -> list[HumanTask]:
+    if instance.status in FINAL_STATUSES:
+        ready_now = []
+    elif ready_now is None:
+        ready_now = runner.ready_tasks(workflow)
+    ready = {task.id: task for task in ready_now}
     if _is_new(instance):
         indexed: dict[str, HumanTask] = {}
     elif known is not None:
