@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
+from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
 from app.auth.errors import NotAuthenticated
@@ -21,11 +22,6 @@ async def get_context(request: Request) -> ServiceContext:
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 
 
-BEARER = HTTPBearer(auto_error=False, scheme_name="token",
-                    description="An API token from `reviewflow token create`")
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
-
-
 @dataclass(frozen=True)
 class PendingCaller:
     """A bearer token read from the request, to be checked on the worker thread that serves it.
@@ -38,26 +34,42 @@ class PendingCaller:
     token: str
     state: State
 
-    def authenticate(self) -> Principal:
-        """The caller (blocking); 401 when the token is unknown, expired or revoked."""
-        with self.ctx.lone_statement() as connection:
-            principal = self.ctx.tokens.authenticate(connection, self.token,
+    def authenticate(self, session: Session | None = None) -> Principal:
+        """The caller (blocking), read in `session`'s transaction when given; 401 when the
+        token is unknown, expired or revoked."""
+        if session is not None:
+            principal = self.ctx.tokens.authenticate(session.connection(), self.token,
                                                      self.ctx.clock.now())
+        else:
+            with self.ctx.lone_statement() as connection:
+                principal = self.ctx.tokens.authenticate(connection, self.token,
+                                                         self.ctx.clock.now())
         if principal is None:
             raise NotAuthenticated("the token is unknown, expired or revoked")
         self.state.principal = principal
         return principal
 
 
-async def current_principal(request: Request, ctx: ContextDep,
-                            credentials: Credentials) -> PendingCaller:
-    """The caller's bearer token; 401 without one. Endpoints receive the `Principal`."""
-    if credentials is None or not credentials.credentials.strip():
-        raise NotAuthenticated("send a bearer token: Authorization: Bearer <token>")
-    caller = PendingCaller(ctx, credentials.credentials.strip(), request.state)
-    request.state.pending_caller = caller  # for the 422 handler: a 401 comes first
-    return caller
+class BearerCaller(HTTPBearer):
+    """The bearer-token scheme (as the OpenAPI document shows it), yielding the pending caller.
+
+    One dependency rather than three (context, header, caller): FastAPI's dependency solving
+    costs about as much per dependency as a small database read.
+    """
+
+    async def __call__(self, request: Request) -> PendingCaller:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        if credentials is None or not credentials.credentials.strip():
+            raise NotAuthenticated("send a bearer token: Authorization: Bearer <token>")
+        caller = PendingCaller(request.app.state.context, credentials.credentials.strip(),
+                               request.state)
+        request.state.pending_caller = caller  # for the 422 handler: a 401 comes first
+        return caller
 
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
+CALLER = BearerCaller(auto_error=False, scheme_name="token",
+                      description="An API token from `reviewflow token create`")
+
+
+PrincipalDep = Annotated[Principal, Depends(CALLER)]
 """The authenticated caller; only routes of class `ServiceRoute` resolve it (every API router)."""

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
@@ -61,7 +62,15 @@ class ServiceRoute(APIRoute):
         return endpoint
 
     def _run(self, original: Callable[..., Any], values: dict[str, Any]) -> Response:
-        arguments = _authenticated(values)
+        caller = next((value for value in values.values() if isinstance(value, PendingCaller)),
+                      None)
+        if caller is None:
+            return self._serve(original, values, values)
+        with caller.ctx.request_session() as session:  # the token check opens the transaction
+            return self._serve(original, _authenticated(values, session), values)
+
+    def _serve(self, original: Callable[..., Any], arguments: dict[str, Any],
+               values: dict[str, Any]) -> Response:
         if getattr(original, STEP_COMMAND, False):
             return audit_trail.serve_command(
                 lambda: self._respond(original(**arguments), values), self.status_code or 200)
@@ -91,7 +100,7 @@ class ServiceRoute(APIRoute):
         return response
 
 
-def _authenticated(values: dict[str, Any]) -> dict[str, Any]:
+def _authenticated(values: dict[str, Any], session: Session | None = None) -> dict[str, Any]:
     """The endpoint's arguments with the pending caller replaced by the authenticated one."""
-    return {name: value.authenticate() if isinstance(value, PendingCaller) else value
+    return {name: value.authenticate(session) if isinstance(value, PendingCaller) else value
             for name, value in values.items()}

@@ -67,8 +67,11 @@ def _insert(model: type[DeclarativeBase]) -> Insert:
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session],
+                 session: Session | None = None) -> None:
+        """`session`, when given, is an open session whose transaction this unit continues."""
         self._factory = session_factory
+        self._given = session
         self._session: Session | None = None
         self._appended: dict[type[DeclarativeBase], list[dict[str, Any]]] = {}
         self._written: list[tuple[RowWriter, dict[str, Any]]] = []
@@ -80,7 +83,7 @@ class UnitOfWork:
         return self._session
 
     def __enter__(self) -> UnitOfWork:
-        self._session = self._factory()
+        self._session, self._given = self._given or self._factory(), None
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +21,8 @@ from app.engine.decisions import LoadedDecision
 from app.engine.scripting import EngineEnv
 from app.engine.spec_cache import LRUCache, SpecCache
 from app.settings import Settings
+
+_prepared: ContextVar[Session | None] = ContextVar("reviewflow_prepared_session", default=None)
 
 
 @dataclass
@@ -39,7 +44,27 @@ class ServiceContext:
                          clock_rules=self.clock_rules)
 
     def uow(self) -> UnitOfWork:
+        """A unit of work; the first one opened inside `request_session` continues it."""
+        prepared = _prepared.get()
+        if prepared is not None:
+            _prepared.set(None)
+            return UnitOfWork(self.session_factory, prepared)
         return UnitOfWork(self.session_factory)
+
+    @contextlib.contextmanager
+    def request_session(self) -> Iterator[Session]:
+        """A session opened before a use case runs, to check the caller's token in it: the
+        use case's first unit of work continues its transaction instead of opening another
+        (one connection and one transaction per request). Closed here if no unit took it."""
+        session = self.session_factory()
+        reset = _prepared.set(session)
+        try:
+            yield session
+        finally:
+            taken = _prepared.get() is not session
+            _prepared.reset(reset)
+            if not taken:
+                session.close()
 
     def lone_statement(self) -> Connection:
         """A connection for one read or one insert that needs no transaction around it (a

@@ -157,7 +157,7 @@ _LATEST_REF = (select(ProcessVersion.id, ProcessVersion.process_key, ProcessVers
 
 def latest_ref(uow: UnitOfWork, key: str) -> VersionRef:
     """Which version of `key` is the latest: what starting an instance needs, and no more."""
-    row = uow.session.execute(_LATEST_REF, {"key": key}).first()
+    row = uow.session.connection().execute(_LATEST_REF, {"key": key}).first()
     if row is None:
         raise NotFound(f"no process is deployed with the key '{key}'", process_key=key)
     return VersionRef(*row)
