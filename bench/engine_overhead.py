@@ -17,8 +17,8 @@ the same machine state:
   processes/ deployed, called in process through httpx's ASGITransport (or, with --client
   testclient, FastAPI's TestClient), as one caller holding the board_manager, panel_member and
   chair roles with a bearer token: POST /api/v1/instances, then POST /api/v1/tasks/{id}/complete
-  twice. Each request authenticates its token, loads, steps and saves the instance, its task
-  index and its timeline in one transaction, and writes its audit entry.
+  twice. Each request checks its token, loads, steps and saves the instance, its task index, its
+  timeline and its audit entry in one transaction, on one trip to the thread pool.
 * service (for information): the same use cases called directly (`instances.start`,
   `tasks.complete`) by a principal with the same roles, on a database of its own; this splits
   the API's cost into database+engine work and HTTP/authentication/audit work.

@@ -1,0 +1,51 @@
+"""How a request reaches the database: one transaction for a step command (token check, step
+and audit entry together), and an audit entry even for a request that fails unexpectedly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+
+from app.db.models import AuditEntry
+from app.main import create_app
+from app.services.context import ServiceContext
+from tests.conftest import FIXTURES, token_for, upload
+
+
+def test_a_step_command_is_one_transaction(client: TestClient, ctx: ServiceContext) -> None:
+    upload(client, FIXTURES / "parallel_review.bpmn")
+    body = client.post("/api/v1/instances", json={"process_key": "parallel_review"}).json()
+    begun: list[Any] = []
+
+    def on_begin(connection: Any) -> None:
+        begun.append(connection)
+
+    event.listen(ctx.engine, "begin", on_begin)
+    try:
+        response = client.post(f"/api/v1/tasks/{body['ready_tasks'][0]['id']}/complete",
+                               json={"data": {"a": 1}})
+    finally:
+        event.remove(ctx.engine, "begin", on_begin)
+    assert response.status_code == 200, response.text
+    assert len(begun) == 1
+
+
+def test_an_unexpected_failure_is_audited_as_500(ctx: ServiceContext) -> None:
+    app = create_app(context=ctx)
+
+    @app.get("/api/v1/instances-broken", name="broken_route")
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    token = token_for(ctx, "admin", name="admin-1")
+    with TestClient(app, raise_server_exceptions=False) as caller:
+        response = caller.get("/api/v1/instances-broken",
+                              headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 500
+    assert "a bug" not in response.text and "Traceback" not in response.text
+    with ctx.uow() as uow:
+        [entry] = uow.session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "broken_route"))
+    assert (entry.status, entry.outcome, entry.method) == (500, "failed", "GET")

@@ -1,0 +1,67 @@
+"""A command that advances an instance commits its audit entry in the step's own transaction:
+exactly one entry per request, whatever the outcome, with the status the caller received."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.db.models import AuditEntry, Event
+from app.services.context import ServiceContext
+from tests.api.test_concurrency import THREADS, race
+from tests.conftest import FIXTURES, upload
+
+
+def entries(ctx: ServiceContext, action: str) -> list[AuditEntry]:
+    with ctx.uow() as uow:
+        return list(uow.session.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                                        .order_by(AuditEntry.id)))
+
+
+def test_one_entry_per_completion_in_a_race(client: TestClient, ctx: ServiceContext) -> None:
+    upload(client, FIXTURES / "parallel_review.bpmn")
+    body = client.post("/api/v1/instances", json={"process_key": "parallel_review"}).json()
+    task = body["ready_tasks"][0]
+    path = f"/api/v1/tasks/{task['id']}/complete"
+    codes = race(client, [(path, {"data": {"n": n}}) for n in range(THREADS)])
+    assert sorted(codes) == [200] + [409] * (THREADS - 1)
+    logged = entries(ctx, "complete_task")
+    assert Counter(entry.status for entry in logged) == Counter(codes)
+    assert all(entry.path == path and entry.actor == "tester" for entry in logged)
+    [started] = entries(ctx, "start_instance")
+    assert (started.status, started.outcome, started.target_type) == (201, "allowed", "instance")
+
+
+def test_a_failed_step_is_logged_once_with_its_422(client: TestClient,
+                                                  ctx: ServiceContext) -> None:
+    upload(client, FIXTURES / "divide.bpmn")
+    body = client.post("/api/v1/instances", json={"process_key": "divide"}).json()
+    task = body["ready_tasks"][0]
+    refused = client.post(f"/api/v1/tasks/{task['id']}/complete",
+                          json={"data": {"divisor": 0}})
+    assert refused.status_code == 422
+    [entry] = entries(ctx, "complete_task")
+    assert (entry.status, entry.outcome, entry.target_id) == (422, "failed", task["id"])
+    with ctx.uow() as uow:  # the error event was kept although the step was rolled back
+        assert uow.session.scalar(select(Event.element_id).where(
+            Event.instance_id == body["id"], Event.type == "error")) == "divide_step"
+
+    assert client.post(f"/api/v1/tasks/{task['id']}/complete",
+                       json={"data": {"divisor": 4}}).status_code == 200
+    assert [entry.status for entry in entries(ctx, "complete_task")] == [422, 200]
+
+
+def test_a_command_refused_before_its_step_is_logged_once(client: TestClient,
+                                                         ctx: ServiceContext) -> None:
+    upload(client, FIXTURES / "divide.bpmn")
+    body = client.post("/api/v1/instances", json={"process_key": "divide"}).json()
+    task = body["ready_tasks"][0]
+    path = f"/api/v1/tasks/{task['id']}/complete"
+    assert client.post(path, json={"data": {"divisor": 2}}).status_code == 200
+    assert client.post(path, json={"data": {"divisor": 2}}).status_code == 409
+    unknown = client.post("/api/v1/instances", json={"process_key": "no_such_process"})
+    assert unknown.status_code == 404
+    assert [entry.status for entry in entries(ctx, "complete_task")] == [200, 409]
+    assert [entry.status for entry in entries(ctx, "start_instance")] == [201, 404]
