@@ -4,9 +4,11 @@ FastAPI would hand a sync endpoint to the thread pool once for the caller's toke
 the endpoint and once more to validate the returned model, and the audit entry would need a
 fourth hop. On a small machine each hand-off costs about as much as the database work of a
 step. A `ServiceRoute` runs, in a single call on a worker thread: the token check (the
-dependency only reads the header, see `app.api.deps`), the endpoint, the response's
-serialization and, when the endpoint succeeded, the request's audit entry. Errors still reach
-the app's exception handlers, and the audit middleware writes the entries of failed requests.
+dependency only reads the header, see `app.api.deps`) in a session whose transaction the use
+case's first unit of work continues (`ServiceContext.request_session`), the endpoint, the
+response's serialization and the request's audit entry: for a `step_command`, committed with
+the step; for any other endpoint that succeeded, right after it. Errors still reach the app's
+exception handlers, and the audit middleware writes the entries of failed requests.
 """
 
 from __future__ import annotations
