@@ -138,7 +138,7 @@ class HumanTask(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
     instance: Mapped[ProcessInstance] = relationship(lazy="raise_on_sql")
-    """Never loaded; declared so a flush inserts the instance before its rows."""
+    """Never loaded (rows are appended in bulk after their instance, see `UnitOfWork.append`)."""
     process_key: Mapped[str] = mapped_column(String(255))
     business_key: Mapped[str | None] = mapped_column(String(255))
     bpmn_id: Mapped[str] = mapped_column(String(255))
@@ -166,7 +166,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
     instance: Mapped[ProcessInstance] = relationship(lazy="raise_on_sql")
-    """Never loaded; declared so a flush inserts the instance before its events."""
+    """Never loaded (rows are appended in bulk after their instance, see `UnitOfWork.append`)."""
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     type: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str | None] = mapped_column(String(200))

@@ -61,6 +61,13 @@ class RowWriter:
 
 
 @functools.cache
+def _dependency_rank(model: type[DeclarativeBase]) -> int:
+    """Where the model's table comes in its metadata's foreign-key order (parents first)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return list(table.metadata.sorted_tables).index(table)
+
+
+@functools.cache
 def _insert(model: type[DeclarativeBase]) -> Insert:
     """One statement object per table: reusing it spares SQLAlchemy rebuilding it each time."""
     return model.__table__.insert()  # type: ignore[attr-defined,no-any-return]
@@ -98,10 +105,11 @@ class UnitOfWork:
             self._session = None
 
     def append(self, model: type[DeclarativeBase], values: dict[str, Any]) -> None:
-        """Insert a row that nothing reads or changes before the commit (a timeline event, a
-        new task index row): rows are inserted in bulk, per table in the order first
-        appended, after the session's own changes are flushed. Like the session's pending
-        objects (autoflush is off), they are not visible to queries before that."""
+        """Insert a row that nothing reads or changes before the commit (a new instance, its
+        task index rows, subscriptions and timeline events): rows are inserted in bulk, table
+        by table with parents first, after the session's own changes are flushed. Like the
+        session's pending objects (autoflush is off), they are not visible to queries before
+        that."""
         self._appended.setdefault(model, []).append(values)
 
     def write(self, writer: RowWriter, obj: Any, values: dict[str, Any]) -> None:
@@ -116,10 +124,10 @@ class UnitOfWork:
                 writer.run(connection, params)
         self.session.flush()
         appended, self._appended = self._appended, {}
-        connection = self.session.connection() if appended else None
-        for model, rows in appended.items():
-            assert connection is not None
-            connection.execute(_insert(model), rows)
+        if appended:
+            connection = self.session.connection()
+            for model in sorted(appended, key=_dependency_rank):
+                connection.execute(_insert(model), appended[model])
 
     def commit(self) -> None:
         self.flush()

@@ -61,7 +61,6 @@ def start_in(ctx: ServiceContext, uow: UnitOfWork, process_key: str, business_ke
     )
     try:
         step = runner.run_engine(workflow)
-        uow.session.add(instance)
         timeline.record(uow, instance.id, "started", now, actor, detail={
             "process_key": version.process_key, "version": version.version,
             "business_key": business_key, "fields": sorted(data)})

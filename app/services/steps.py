@@ -105,6 +105,8 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
     if _is_new(instance):
         for name, value in values.items():
             setattr(instance, name, value)
+        uow.append(ProcessInstance, {attribute.key: getattr(instance, attribute.key)
+                                     for attribute in _INSTANCE_COLUMNS})
     else:
         uow.write(INSTANCE_WRITER, instance, values)
     ready = _sync_tasks(uow, instance, workflow, at, actor, indexed, ready_now)
@@ -158,7 +160,11 @@ def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkfl
     return sorted(current, key=lambda row: (row.created_at, row.id))
 
 
+_INSTANCE_COLUMNS = tuple(sa_inspect(ProcessInstance).column_attrs)
+
+
 def _is_new(instance: ProcessInstance) -> bool:
+    """Not saved yet: a new instance is never added to the session; `save` appends its row."""
     state = sa_inspect(instance)
     return bool(state.transient or state.pending)
 
@@ -180,7 +186,7 @@ def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance, workflow: Bp
                 MessageSubscription.instance_id == instance.id,
                 MessageSubscription.message_name.in_(gone)))
         for name in sorted(wanted - existing):
-            uow.session.add(MessageSubscription(instance_id=instance.id, message_name=name))
+            uow.append(MessageSubscription, {"instance_id": instance.id, "message_name": name})
     return sorted(wanted)
 
 
