@@ -62,13 +62,19 @@ def with_command(values: dict[str, Any]) -> Iterator[CommandEntry]:
         _command.reset(reset)
 
 
-def join(session: Session) -> CommandEntry | None:
-    """Add the current command's entry, if any is waiting, to `session`'s transaction. The
+def join(session: Session, instance_id: str) -> CommandEntry | None:
+    """Add the current command's entry, if any is waiting, to `session`'s transaction, naming
+    the instance the step changed (the target of a start, which has no id in its path). The
     caller sets `committed` once the commit succeeded; until then it is still waiting."""
     pending = _command.get()
     if pending is None or pending.committed:
         return None
-    session.connection().execute(_INSERT, [pending.values])
+    values = pending.values
+    if values["target_type"] == "instance" and values["target_id"] is None:
+        values = {**values, "target_id": instance_id}
+    elif values["target_id"] is None or values["target_type"] != "instance":
+        values = {**values, "detail": {**values["detail"], "instance_id": instance_id}}
+    session.connection().execute(_INSERT, [values])
     return pending
 
 

@@ -194,7 +194,7 @@ def commit(uow: UnitOfWork, instance_id: str) -> None:
     """Commit, with the audit entry of the request that made the step when it waits for one;
     a concurrent change to the same instance becomes a `Conflict`."""
     try:
-        command_entry = audit.join(uow.session)
+        command_entry = audit.join(uow.session, instance_id)
         uow.commit()
     except (StaleDataError, IntegrityError):
         uow.rollback()

@@ -32,6 +32,9 @@ def test_one_entry_per_completion_in_a_race(client: TestClient, ctx: ServiceCont
     assert all(entry.path == path and entry.actor == "tester" for entry in logged)
     [started] = entries(ctx, "start_instance")
     assert (started.status, started.outcome, started.target_type) == (201, "allowed", "instance")
+    assert started.target_id == body["id"]  # a start names the instance it created
+    assert {entry.detail["instance_id"] for entry in logged if entry.status == 200} == \
+        {body["id"]}  # a task's entry names the task, and the instance its step changed
 
 
 def test_a_failed_step_is_logged_once_with_its_422(client: TestClient,
