@@ -53,6 +53,8 @@ class RequestAudit:
     scope: Scope
     context: ServiceContext
     written: bool = False
+    after_commit: bool = False
+    """A step command failed after its step and entry were committed."""
 
     def values(self, status: int) -> dict[str, Any]:
         scope = self.scope
@@ -61,9 +63,12 @@ class RequestAudit:
         reason = state.get("denied_reason")
         action = getattr(scope.get("route"), "name", None) or "unknown_route"
         target_type, target_id = target(path, scope.get("path_params") or {})
+        detail: dict[str, Any] = {"reason": reason} if reason else {}
+        if self.after_commit:
+            detail["after_commit"] = True
         return audit.entry(self.context.clock.now(), state.get("principal"), action,
                            scope["method"], path.replace("\x00", "\\0"), status, target_type,
-                           target_id, {"reason": reason} if reason else {})
+                           target_id, detail)
 
     def write(self, status: int) -> None:
         """Write the entry once (blocking: call it on a worker thread)."""
@@ -91,8 +96,12 @@ def serve_command(serve: Callable[[], Response], status: int) -> Response:
     with audit.with_command(current.values(status)) as command:
         try:
             response = serve()
-        finally:
-            current.written = command.committed
+        except BaseException:
+            # The step may have committed (with its entry) before a later part failed: the
+            # middleware then logs the failed response as well, marked as after the commit.
+            current.after_commit = command.committed
+            raise
+        current.written = command.committed
     current.write(response.status_code)
     return response
 

@@ -36,8 +36,10 @@ class PendingCaller:
 
     def authenticate(self, session: Session | None = None) -> Principal:
         """The caller (blocking), read in `session`'s transaction when given; 401 when the
-        token is unknown, expired or revoked."""
-        if session is not None:
+        token is unknown, expired or revoked. A secret not yet checked needs argon2 (tens of
+        milliseconds): that first check runs outside the request's transaction, so as not to
+        hold its snapshot open meanwhile."""
+        if session is not None and self.ctx.tokens.remembers(self.token):
             principal = self.ctx.tokens.authenticate(session.connection(), self.token,
                                                      self.ctx.clock.now())
         else:
@@ -58,6 +60,9 @@ class BearerCaller(HTTPBearer):
     """
 
     async def __call__(self, request: Request) -> PendingCaller:  # type: ignore[override]
+        if not getattr(request.scope.get("route"), "resolves_pending_callers", False):
+            raise RuntimeError(f"{request.url.path}: an endpoint taking PrincipalDep must be "
+                               "served by a ServiceRoute, which checks the caller's token")
         credentials = await super().__call__(request)
         if credentials is None or not credentials.credentials.strip():
             raise NotAuthenticated("send a bearer token: Authorization: Bearer <token>")

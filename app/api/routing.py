@@ -40,6 +40,9 @@ def step_command(endpoint: Endpoint) -> Endpoint:
 
 
 class ServiceRoute(APIRoute):
+    resolves_pending_callers = True
+    """`BearerCaller` refuses to serve a route that would not check the token it reads."""
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if inspect.iscoroutinefunction(endpoint):
             endpoint = self._async_endpoint(endpoint)

@@ -46,8 +46,17 @@ class TokenVerifier:
     read on every request, so expiry and revocation take effect at once."""
 
     def __init__(self) -> None:
-        self._verified: dict[tuple[int, str], bool] = {}
+        self._verified: dict[tuple[str, str], tuple[int, bool]] = {}
+        """(lookup, SHA-256 of the secret) -> (the token row's id, whether the secret matched)."""
         self._lock = threading.Lock()
+
+    def remembers(self, token: str) -> bool:
+        """Whether this token's secret was checked already (so `authenticate` will be quick)."""
+        parts = split_token(token)
+        if parts is None:
+            return True  # refused without any hashing
+        with self._lock:
+            return (parts[0], fingerprint(parts[1])) in self._verified
 
     def authenticate(self, db: Session | Connection, token: str,
                      now: dt.datetime) -> Principal | None:
@@ -60,15 +69,17 @@ class TokenVerifier:
             return None
         if row.expires_at is not None and row.expires_at <= now:
             return None
-        key = (row.id, fingerprint(secret))
+        key = (lookup, fingerprint(secret))
         with self._lock:
-            known = self._verified.get(key)
-        if known is None:
+            remembered = self._verified.get(key)
+        if remembered is not None and remembered[0] == row.id:
+            known = remembered[1]
+        else:
             known = verify_secret(row.secret_hash, secret)
             with self._lock:
                 if len(self._verified) > 10_000:
                     self._verified.clear()
-                self._verified[key] = known
+                self._verified[key] = (row.id, known)
         if not known:
             return None
         return Principal(row.name, frozenset(row.roles), row.agency, "token")

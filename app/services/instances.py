@@ -135,12 +135,14 @@ def terminate(ctx: ServiceContext, principal: Principal, instance_id: str,
 
 
 def fail(uow: UnitOfWork, instance: ProcessInstance, workflow: Any, failure: StepFailed,
-         at: Any, actor: str | None) -> None:
-    """Park an instance in `error` after a step that no caller waited for failed."""
-    steps.save(uow, instance, workflow, at, actor, status="error")
+         at: Any, actor: str | None) -> list[HumanTask]:
+    """Park an instance in `error` after a step that no caller waited for failed; returns its
+    ready tasks."""
+    ready = steps.save(uow, instance, workflow, at, actor, status="error")
     instance.error = failure.as_dict()
     timeline.record(uow, instance.id, "error", at, actor, element_id=failure.element_id,
                     detail=failure.as_dict())
+    return ready
 
 
 def retry(ctx: ServiceContext, principal: Principal, instance_id: str,

@@ -59,15 +59,14 @@ def deliver_on_behalf(ctx: ServiceContext, actor: str, name: str, business_key: 
             raise NotFound(f"the instance no longer waits for the message '{name}'",
                            name=name, business_key=business_key) from None
         except StepFailed as failure:
-            instances.fail(uow, instance, workflow, failure, now, actor)
+            ready = instances.fail(uow, instance, workflow, failure, now, actor)
         else:
             try:
                 steps.record_step(uow, instance, step, now, actor)
-                steps.save(uow, instance, workflow, now, actor)
+                ready = steps.save(uow, instance, workflow, now, actor)
             except StepFailed as failure:
                 uow.rollback()
                 steps.record_failure(ctx, instance.id, failure, actor)
                 raise instances.step_error(failure) from None
         steps.commit(uow, instance.id)
-        return instances.InstanceState(instance, runner.data(workflow),
-                                       instances.ready_task_rows(uow, instance.id))
+        return instances.InstanceState(instance, runner.data(workflow), ready)

@@ -202,12 +202,24 @@ def commit(uow: UnitOfWork, instance_id: str) -> None:
                        "reload it and try again", instance_id=instance_id) from None
     except OperationalError as exc:
         uow.rollback()
-        if "locked" in str(exc.orig).lower():
+        if _is_contention(exc):
             raise Conflict("the instance is being changed by someone else; try again",
                            instance_id=instance_id) from None
         raise
     if command_entry is not None:
         command_entry.committed = True
+
+
+CONTENTION_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+"""PostgreSQL: serialization failure, deadlock detected, lock not available."""
+
+
+def _is_contention(exc: OperationalError) -> bool:
+    """Another transaction holds or took what this one needed: a 409, not a 500."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in CONTENTION_SQLSTATES
+    return "locked" in str(exc.orig).lower()  # SQLite: "database is locked"
 
 
 def record_failure(ctx: ServiceContext, instance_id: str, failure: StepFailed,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
+from app.api.deps import PrincipalDep
 from app.db.models import AuditEntry
 from app.main import create_app
 from app.services.context import ServiceContext
@@ -49,3 +50,18 @@ def test_an_unexpected_failure_is_audited_as_500(ctx: ServiceContext) -> None:
         [entry] = uow.session.scalars(select(AuditEntry).where(
             AuditEntry.action == "broken_route"))
     assert (entry.status, entry.outcome, entry.method) == (500, "failed", "GET")
+
+
+def test_a_caller_on_a_route_that_would_not_check_it_fails_closed(ctx: ServiceContext) -> None:
+    app = create_app(context=ctx)
+
+    @app.get("/api/v1/instances-unchecked")
+    def unchecked(principal: PrincipalDep) -> dict[str, str]:
+        return {"name": str(getattr(principal, "name", "?"))}
+
+    token = token_for(ctx, "admin", name="admin-1")
+    with TestClient(app, raise_server_exceptions=False) as caller:
+        response = caller.get("/api/v1/instances-unchecked",
+                              headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 500
+    assert "admin-1" not in response.text

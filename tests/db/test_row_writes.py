@@ -3,9 +3,11 @@ mapper's optimistic lock would), the completed task by one guarded by its ready 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from app.auth.principal import Principal
 from app.db.models import HumanTask, ProcessInstance
@@ -72,3 +74,21 @@ def test_a_writer_refuses_columns_it_does_not_write(
         instance = instances.get_row(uow, started.instance.id)
         with pytest.raises(ValueError, match="process_version_id"):
             uow.write(steps.INSTANCE_WRITER, instance, {"process_version_id": 1})
+
+
+def test_the_instance_row_is_written_before_its_tasks(
+        ctx: ServiceContext, started: instances.InstanceState) -> None:
+    """The order every other writer (terminate, the timer worker) locks rows in: a step that
+    took its task's row lock first could deadlock with one holding the instance's."""
+    updated: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("UPDATE"):
+            updated.append(statement.split()[1])
+
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    try:
+        tasks.complete(ctx, CALLER, started.ready_tasks[0].id, {"a": 1})
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", record)
+    assert updated == ["process_instance", "human_task"]

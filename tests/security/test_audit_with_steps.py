@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.db.models import AuditEntry, Event
+from app.engine import runner
+from app.main import create_app
 from app.services.context import ServiceContext
 from tests.api.test_concurrency import THREADS, race
-from tests.conftest import FIXTURES, upload
+from tests.conftest import FIXTURES, token_for, upload
 
 
 def entries(ctx: ServiceContext, action: str) -> list[AuditEntry]:
@@ -68,3 +71,24 @@ def test_a_command_refused_before_its_step_is_logged_once(client: TestClient,
     assert unknown.status_code == 404
     assert [entry.status for entry in entries(ctx, "complete_task")] == [200, 409]
     assert [entry.status for entry in entries(ctx, "start_instance")] == [201, 404]
+
+
+def test_a_failure_after_the_step_committed_is_logged_too(
+        ctx: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    upload(client, FIXTURES / "message_wait.bpmn")
+    assert client.post("/api/v1/instances", json={
+        "process_key": "message_wait", "business_key": "BK-1"}).status_code == 201
+
+    def broken(workflow: object) -> dict[str, object]:
+        raise RuntimeError("a bug after the commit")
+
+    monkeypatch.setattr(runner, "data", broken)  # the answer is built after the commit
+    token = token_for(ctx, "board_manager", name="agency-system")
+    with TestClient(create_app(context=ctx), raise_server_exceptions=False) as caller:
+        response = caller.post("/api/v1/messages", json={
+            "name": "agency_response", "business_key": "BK-1", "data": {"answer_count": 4}},
+            headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 500
+    logged = entries(ctx, "send_message")
+    assert [(entry.status, entry.detail.get("after_commit")) for entry in logged] == \
+        [(200, None), (500, True)]  # the change happened (and is logged), then the answer failed
