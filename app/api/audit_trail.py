@@ -15,14 +15,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import audit
-from app.db.models import AuditEntry
 from app.services.context import ServiceContext
 
 log = logging.getLogger("reviewflow.audit")
@@ -77,7 +75,7 @@ class RequestAudit:
         self.written = True
         try:
             with self.context.lone_statement() as connection:
-                connection.execute(insert(AuditEntry), [self.values(status)])
+                audit.insert_entry(connection, self.values(status))
                 connection.commit()
         except SQLAlchemyError:
             log.exception("could not write the audit log for %s %s", self.scope["method"],

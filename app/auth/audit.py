@@ -32,12 +32,17 @@ def entry(at: dt.datetime, principal: Principal | None, action: str, method: str
             "detail": detail or {}}
 
 
+def insert_entry(db: Session | Connection, values: dict[str, Any]) -> None:
+    """Insert one entry (values from `entry`) in `db`'s transaction (the caller commits)."""
+    db.execute(_INSERT, [values])
+
+
 def record(db: Session | Connection, at: dt.datetime, principal: Principal | None,
            action: str, method: str, path: str, status: int, target_type: str | None = None,
            target_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
     """Insert one entry in `db`'s transaction (the caller commits)."""
-    db.execute(_INSERT, [entry(at, principal, action, method, path, status, target_type,
-                               target_id, detail)])
+    insert_entry(db, entry(at, principal, action, method, path, status, target_type,
+                           target_id, detail))
 
 
 @dataclass
@@ -74,7 +79,7 @@ def join(session: Session, instance_id: str) -> CommandEntry | None:
         values = {**values, "target_id": instance_id}
     elif values["target_id"] is None or values["target_type"] != "instance":
         values = {**values, "detail": {**values["detail"], "instance_id": instance_id}}
-    session.connection().execute(_INSERT, [values])
+    insert_entry(session.connection(), values)
     return pending
 
 

@@ -6,7 +6,7 @@ import functools
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, bindparam, update
+from sqlalchemy import Connection, Insert, bindparam, update
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,7 +26,7 @@ class RowWriter:
     def __init__(self, model: type[DeclarativeBase], columns: tuple[str, ...], guard: str,
                  version: str | None = None) -> None:
         table = model.__table__  # type: ignore[attr-defined]
-        self.table: Table = table
+        self.model = model
         self.columns = frozenset(columns)
         self.guard = guard
         self.version = version
@@ -61,13 +61,10 @@ class RowWriter:
                                  "someone else")
 
 
-def _dependency_rank(model: type[DeclarativeBase]) -> int:
-    """Where the model's table comes in its metadata's foreign-key order (parents first)."""
-    return _table_rank(model.__table__)  # type: ignore[attr-defined]
-
-
 @functools.cache
-def _table_rank(table: Table) -> int:
+def _rank(model: type[DeclarativeBase]) -> int:
+    """Where the model's table comes in its metadata's foreign-key order (parents first)."""
+    table = model.__table__  # type: ignore[attr-defined]
     return list(table.metadata.sorted_tables).index(table)
 
 
@@ -126,13 +123,13 @@ class UnitOfWork:
             connection = self.session.connection()
             # Parents first (an instance before its tasks), as the session's flush orders
             # them: every writer takes row locks in the same order, so none deadlocks another.
-            for writer, params in sorted(written, key=lambda item: _table_rank(item[0].table)):
+            for writer, params in sorted(written, key=lambda item: _rank(item[0].model)):
                 writer.run(connection, params)
         self.session.flush()
         appended, self._appended = self._appended, {}
         if appended:
             connection = self.session.connection()
-            for model in sorted(appended, key=_dependency_rank):
+            for model in sorted(appended, key=_rank):
                 connection.execute(_insert(model), appended[model])
 
     def commit(self) -> None:
