@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.db.models import AuditEntry
+from app.db.uow import UnitOfWork
 
 _INSERT = insert(AuditEntry)
 
@@ -67,8 +68,8 @@ def with_command(values: dict[str, Any]) -> Iterator[CommandEntry]:
         _command.reset(reset)
 
 
-def join(session: Session, instance_id: str) -> CommandEntry | None:
-    """Add the current command's entry, if any is waiting, to `session`'s transaction, naming
+def join(uow: UnitOfWork, instance_id: str) -> CommandEntry | None:
+    """Add the current command's entry, if any is waiting, to the unit's transaction, naming
     the instance the step changed (the target of a start, which has no id in its path). The
     caller sets `committed` once the commit succeeded; until then it is still waiting."""
     pending = _command.get()
@@ -79,7 +80,7 @@ def join(session: Session, instance_id: str) -> CommandEntry | None:
         values = {**values, "target_id": instance_id}
     elif values["target_id"] is None or values["target_type"] != "instance":
         values = {**values, "detail": {**values["detail"], "instance_id": instance_id}}
-    insert_entry(session.connection(), values)
+    uow.append(AuditEntry, values)
     return pending
 
 

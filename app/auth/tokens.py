@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal, check_roles
 from app.auth.secrets import fingerprint, hash_secret, new_token, split_token, verify_secret
+from app.db.driver import DriverQuery
 from app.db.models import ApiToken
 
 
@@ -33,11 +34,10 @@ def revoke(session: Session, name: str, now: dt.datetime) -> int:
     return len(rows)
 
 
-_BY_LOOKUP = select(ApiToken.id, ApiToken.name, ApiToken.secret_hash, ApiToken.roles,
-                    ApiToken.agency, ApiToken.expires_at, ApiToken.revoked_at).where(
-    ApiToken.lookup == bindparam("lookup"))
-"""Built once: a statement object reused as is skips SQLAlchemy's per-call matching of its
-result columns against the cached compiled form."""
+_BY_LOOKUP = DriverQuery(select(
+    ApiToken.id, ApiToken.name, ApiToken.secret_hash, ApiToken.roles, ApiToken.agency,
+    ApiToken.expires_at, ApiToken.revoked_at).where(ApiToken.lookup == bindparam("lookup")))
+"""Every API request runs it, so it runs on the driver's cursor (see `app.db.driver`)."""
 
 
 class TokenVerifier:
@@ -58,28 +58,28 @@ class TokenVerifier:
         with self._lock:
             return (parts[0], fingerprint(parts[1])) in self._verified
 
-    def authenticate(self, db: Session | Connection, token: str,
-                     now: dt.datetime) -> Principal | None:
+    def authenticate(self, db: Connection, token: str, now: dt.datetime) -> Principal | None:
         parts = split_token(token)
         if parts is None:
             return None
         lookup, secret = parts
-        row = db.execute(_BY_LOOKUP, {"lookup": lookup}).first()
-        if row is None or row.revoked_at is not None:
+        row = _BY_LOOKUP.first(db, {"lookup": lookup})
+        if row is None:
             return None
-        if row.expires_at is not None and row.expires_at <= now:
+        row_id, name, secret_hash, roles, agency, expires_at, revoked_at = row
+        if revoked_at is not None or (expires_at is not None and expires_at <= now):
             return None
         key = (lookup, fingerprint(secret))
         with self._lock:
             remembered = self._verified.get(key)
-        if remembered is not None and remembered[0] == row.id:
+        if remembered is not None and remembered[0] == row_id:
             known = remembered[1]
         else:
-            known = verify_secret(row.secret_hash, secret)
+            known = verify_secret(secret_hash, secret)
             with self._lock:
                 if len(self._verified) > 10_000:
                     self._verified.clear()
-                self._verified[key] = (row.id, known)
+                self._verified[key] = (row_id, known)
         if not known:
             return None
-        return Principal(row.name, frozenset(row.roles), row.agency, "token")
+        return Principal(name, frozenset(roles), agency, "token")

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Insert, bindparam, update
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Session,
+    configure_mappers,
+    make_transient_to_detached,
+    sessionmaker,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+
+from app.db.driver import DriverBatch, DriverStatement
+
+ModelT = TypeVar("ModelT", bound=DeclarativeBase)
 
 
 class RowWriter:
@@ -20,7 +31,7 @@ class RowWriter:
     and runs the statement at the flush. The row is matched by primary key and by the value
     `guard` had before; `version`, when given, is incremented (optimistic locking, like the
     mapper's `version_id_col`). A row changed meanwhile raises `StaleDataError`, as the ORM's
-    flush would.
+    flush would. The statement runs in the flush's `DriverBatch`.
     """
 
     def __init__(self, model: type[DeclarativeBase], columns: tuple[str, ...], guard: str,
@@ -40,6 +51,7 @@ class RowWriter:
                                  table.c[guard] == bindparam("guard",
                                                              type_=table.c[guard].type))
                           .values(values))
+        self.driver = DriverStatement(self.statement)
         self._names = tuple(columns)
 
     def stage(self, obj: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -55,10 +67,33 @@ class RowWriter:
         params.update({f"set_{name}": getattr(obj, name) for name in self._names})
         return params
 
-    def run(self, connection: Connection, params: dict[str, Any]) -> None:
-        if connection.execute(self.statement, params).rowcount != 1:
-            raise StaleDataError(f"{self.statement.table} row {params['key']} was changed by "
-                                 "someone else")
+    def check(self, params: dict[str, Any]) -> Callable[[int], None]:
+        """What the batch calls with the statement's row count: exactly one row must match."""
+
+        def matched_one(rowcount: int) -> None:
+            if rowcount != 1:
+                raise StaleDataError(f"{self.statement.table} row {params['key']} was changed "
+                                     "by someone else")
+
+        return matched_one
+
+
+def detached(model: type[ModelT], values: Sequence[Any]) -> ModelT:
+    """An ORM object for a row read without the session (values in the table's column order),
+    as a query would load it, but detached: nothing tracks it, and its changes are written with
+    `UnitOfWork.write`."""
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(zip(_attribute_keys(model), values, strict=True))
+    make_transient_to_detached(obj)
+    return obj
+
+
+@functools.cache
+def _attribute_keys(model: type[DeclarativeBase]) -> tuple[str, ...]:
+    configure_mappers()
+    mapper = model.__mapper__
+    return tuple(mapper.get_property_by_column(column).key
+                 for column in model.__table__.columns)  # type: ignore[attr-defined]
 
 
 @functools.cache
@@ -69,9 +104,9 @@ def _rank(model: type[DeclarativeBase]) -> int:
 
 
 @functools.cache
-def _insert(model: type[DeclarativeBase]) -> Insert:
-    """One statement object per table: reusing it spares SQLAlchemy rebuilding it each time."""
-    return model.__table__.insert()  # type: ignore[attr-defined,no-any-return]
+def _insert(model: type[DeclarativeBase], columns: tuple[str, ...]) -> DriverStatement:
+    """One INSERT per table and set of columns, compiled once per dialect."""
+    return DriverStatement(insert(model), columns)
 
 
 class UnitOfWork:
@@ -118,19 +153,35 @@ class UnitOfWork:
         self._written.append((writer, writer.stage(obj, values)))
 
     def flush(self) -> None:
+        """Row writes, then the session's own changes, then appended rows.
+
+        Writes and appends run as one `DriverBatch` (one round trip on PostgreSQL) unless the
+        session has changes of its own to flush between them.
+        """
         written, self._written = self._written, []
-        if written:
-            connection = self.session.connection()
-            # Parents first (an instance before its tasks), as the session's flush orders
-            # them: every writer takes row locks in the same order, so none deadlocks another.
-            for writer, params in sorted(written, key=lambda item: _rank(item[0].model)):
-                writer.run(connection, params)
-        self.session.flush()
         appended, self._appended = self._appended, {}
-        if appended:
-            connection = self.session.connection()
-            for model in sorted(appended, key=_rank):
-                connection.execute(_insert(model), appended[model])
+        if not written and not appended:
+            self.session.flush()
+            return
+        batch = DriverBatch(self.session.connection())
+        # Parents first (an instance before its tasks), as the session's flush orders them:
+        # every writer takes row locks in the same order, so none deadlocks another.
+        for writer, params in sorted(written, key=lambda item: _rank(item[0].model)):
+            batch.add(writer.driver, [params], writer.check(params))
+        if self._session_changed():
+            batch.run()
+            self.session.flush()
+        for model in sorted(appended, key=_rank):
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in appended[model]:
+                by_columns.setdefault(tuple(row), []).append(row)
+            for columns, rows in by_columns.items():
+                batch.add(_insert(model, columns), rows)
+        batch.run()
+
+    def _session_changed(self) -> bool:
+        session = self.session
+        return bool(session.new or session.deleted) or session.identity_map.check_modified()
 
     def commit(self) -> None:
         self.flush()

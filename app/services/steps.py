@@ -38,7 +38,8 @@ INSTANCE_WRITER = RowWriter(ProcessInstance, (
     "waiting_messages", "ended_at"), guard="lock_version", version="lock_version")
 """What a step changes on its instance, written as one statement guarded by `lock_version`."""
 TASK_DONE_WRITER = RowWriter(HumanTask, ("state", "completed_at", "completed_by"), guard="state")
-"""A task leaving the ready state, guarded by that state: a second completion finds no row."""
+"""A task leaving the ready state (completed or cancelled), guarded by that state: a second
+completion finds no row."""
 
 
 def spec_bundle(ctx: ServiceContext, uow: UnitOfWork, version_id: int) -> SpecBundle:
@@ -134,8 +135,7 @@ def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkfl
                                     HumanTask.state == "ready"))}
     for task_id, row in indexed.items():
         if row.state == "ready" and task_id not in ready:
-            row.state = "cancelled"
-            row.completed_at = at
+            uow.write(TASK_DONE_WRITER, row, {"state": "cancelled", "completed_at": at})
             timeline.record(uow, instance.id, "task_cancelled", at, actor,
                             element_id=row.bpmn_id, task_id=task_id)
     current = [row for task_id, row in indexed.items() if row.state == "ready"
@@ -194,7 +194,7 @@ def commit(uow: UnitOfWork, instance_id: str) -> None:
     """Commit, with the audit entry of the request that made the step when it waits for one;
     a concurrent change to the same instance becomes a `Conflict`."""
     try:
-        command_entry = audit.join(uow.session, instance_id)
+        command_entry = audit.join(uow, instance_id)
         uow.commit()
     except (StaleDataError, IntegrityError):
         uow.rollback()

@@ -10,7 +10,9 @@ from sqlalchemy import Select, bindparam, func, or_, select
 
 from app.auth import policy, users
 from app.auth.principal import Principal
+from app.db.driver import DriverQuery
 from app.db.models import AppUser, HumanTask, ProcessInstance, ProcessVersion
+from app.db.uow import UnitOfWork, detached
 from app.engine import runner
 from app.engine.errors import StepFailed, TaskNotReady, UnknownTask
 from app.services import steps, timeline
@@ -117,13 +119,27 @@ def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
         return TaskDetail(task, form[0] if form else None, data)
 
 
-_TASK_AND_READY_SIBLINGS = (
-    select(HumanTask, ProcessInstance)
+_TASK_COLUMNS = tuple(HumanTask.__table__.columns)
+_TASK_AND_READY_SIBLINGS = DriverQuery(
+    select(*_TASK_COLUMNS, *ProcessInstance.__table__.columns)
     .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
     .where(HumanTask.instance_id == select(HumanTask.instance_id)
            .where(HumanTask.id == bindparam("task_id")).scalar_subquery(),
            or_(HumanTask.state == "ready", HumanTask.id == bindparam("task_id"))))
-"""A task, its instance and the instance's other ready tasks, in one round trip."""
+"""A task, its instance and the instance's other ready tasks, in one round trip (every
+completion runs it, so on the driver's cursor: see `app.db.driver`)."""
+
+
+def _task_and_ready_siblings(uow: UnitOfWork,
+                             task_id: str) -> tuple[list[HumanTask], ProcessInstance | None]:
+    """The instance's ready tasks and the task `task_id` (whatever its state), and their
+    instance; detached, so the step writes their changes with `UnitOfWork.write`."""
+    rows = _TASK_AND_READY_SIBLINGS.all(uow.session.connection(), {"task_id": task_id})
+    if not rows:
+        return [], None
+    split = len(_TASK_COLUMNS)
+    return ([detached(HumanTask, row[:split]) for row in rows],
+            detached(ProcessInstance, rows[0][split:]))
 
 
 def complete(ctx: ServiceContext, principal: Principal, task_id: str,
@@ -131,16 +147,15 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
     actor = principal.name
     now = ctx.clock.now()
     with ctx.uow() as uow:
-        rows = uow.session.execute(_TASK_AND_READY_SIBLINGS, {"task_id": task_id}).all()
-        task = next((row for row, _instance in rows if row.id == task_id), None)
-        if task is None:
+        rows, instance = _task_and_ready_siblings(uow, task_id)
+        task = next((row for row in rows if row.id == task_id), None)
+        if task is None or instance is None:
             raise NotFound(f"no task with id '{task_id}'", task_id=task_id)
         policy.check_task_read(principal, task)
         if task.state != "ready":
             raise Conflict(f"the task is {task.state}, not ready", task_id=task_id,
                            state=task.state)
         policy.check_task_work(principal, task)
-        instance = rows[0][1]
         form = _form(ctx, uow, instance, task.form_name)
         if form is not None:
             errors = validate_submission(form[0], data, form[1])
@@ -155,8 +170,7 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
                             element_id=task.bpmn_id, task_id=task_id,
                             detail={"title": task.title, "fields": sorted(data)})
             steps.record_step(uow, instance, step, now, actor)
-            ready = steps.save(uow, instance, workflow, now, actor,
-                               indexed=[row for row, _instance in rows])
+            ready = steps.save(uow, instance, workflow, now, actor, indexed=rows)
         except (TaskNotReady, UnknownTask):
             raise Conflict("the task is no longer ready", task_id=task_id) from None
         except StepFailed as failure:

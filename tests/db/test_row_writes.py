@@ -92,3 +92,23 @@ def test_the_instance_row_is_written_before_its_tasks(
     finally:
         event.remove(ctx.engine, "before_cursor_execute", record)
     assert updated == ["process_instance", "human_task"]
+
+
+def test_a_step_that_ends_the_process_cancels_the_tasks_still_ready(
+        client: TestClient, ctx: ServiceContext) -> None:
+    """Completing a task reads its ready siblings without the session: their cancellation is
+    a guarded write of its own, on the timeline, in the same transaction."""
+    upload(client, FIXTURES / "withdrawal.bpmn")
+    state = instances.start(ctx, CALLER, "withdrawal", None, {})
+    by_element = {task.bpmn_id: task for task in state.ready_tasks}
+    done = tasks.complete(ctx, CALLER, by_element["withdraw"].id, {"why": "no longer needed"})
+    assert (done.instance.status, done.ready_tasks) == ("completed", [])
+    with ctx.uow() as uow:
+        report = uow.session.get(HumanTask, by_element["write_report"].id)
+        assert report is not None
+        assert (report.state, report.completed_at, report.completed_by) == (
+            "cancelled", ctx.clock.now(), None)
+    timeline = client.get(f"/api/v1/instances/{state.instance.id}/timeline").json()
+    assert [(event["type"], event["element_id"]) for event in timeline
+            if event["type"].startswith("task_")][-2:] == [
+        ("task_completed", "withdraw"), ("task_cancelled", "write_report")]

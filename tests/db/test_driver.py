@@ -1,0 +1,132 @@
+"""Statements run on the driver's cursor (`app.db.driver`): what they write and read must be what
+SQLAlchemy's own execution would write and read, errors must be SQLAlchemy's, and tracing must
+still see every statement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import exc as orm_exc
+from sqlalchemy.orm import object_session
+
+from app.auth import audit
+from app.auth.principal import Principal
+from app.db.driver import DriverQuery
+from app.db.models import AuditEntry, HumanTask
+from app.db.uow import detached
+from app.services.context import ServiceContext
+from app.services.steps import TASK_DONE_WRITER
+
+AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+CALLER = Principal("tester", frozenset({"chair"}), "health")
+ENTRIES = DriverQuery(select(*AuditEntry.__table__.columns)
+                      .where(AuditEntry.actor == bindparam("actor")).order_by(AuditEntry.id))
+
+
+def _entry(action: str, **detail: Any) -> dict[str, Any]:
+    return audit.entry(AT, CALLER, action, "POST", "/api/v1/x", 200, "instance", None, detail)
+
+
+def _count(ctx: ServiceContext) -> int:
+    with ctx.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def test_appended_rows_are_written_in_one_batch_that_tracing_still_sees(
+        ctx: ServiceContext) -> None:
+    statements: list[tuple[str, bool]] = []
+
+    def trace(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any,
+              many: bool) -> None:
+        statements.append((statement.split()[2], many))
+
+    event.listen(ctx.engine, "before_cursor_execute", trace)
+    try:
+        with ctx.uow() as uow:
+            for action in ("first", "second", "third"):
+                uow.append(AuditEntry, _entry(action, note=action))
+            uow.commit()
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", trace)
+    assert statements == [("audit_log", True)]  # the three rows in one executemany
+    with ctx.uow() as uow:
+        rows = list(uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    assert [(row.action, row.detail, row.roles, row.at) for row in rows] == [
+        (action, {"note": action}, ["chair"], AT) for action in ("first", "second", "third")]
+
+
+def test_a_failing_batch_raises_sqlalchemys_error_and_leaves_nothing_behind(
+        ctx: ServiceContext) -> None:
+    with ctx.uow() as uow:
+        uow.append(AuditEntry, _entry("kept"))
+        uow.commit()
+    with ctx.uow() as uow:
+        uow.append(AuditEntry, _entry("lost"))
+        uow.append(HumanTask, {  # its instance does not exist: a foreign-key violation
+            "id": "t-1", "instance_id": "missing", "process_key": "p", "business_key": None,
+            "bpmn_id": "b", "title": "t", "lane": None, "agency": None, "state": "ready",
+            "assignee": None, "form_name": None, "instructions": None, "due_at": None,
+            "created_at": AT, "completed_at": None, "completed_by": None})
+        with pytest.raises(IntegrityError) as failure:
+            uow.commit()
+        assert "human_task" in str(failure.value.statement)
+        uow.rollback()
+        uow.append(AuditEntry, _entry("after"))  # the unit is usable again after a rollback
+        uow.commit()
+    with ctx.uow() as uow:
+        assert list(uow.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))) \
+            == ["kept", "after"]
+
+
+def test_a_query_reads_values_as_sqlalchemy_would(ctx: ServiceContext) -> None:
+    with ctx.uow() as uow:
+        uow.session.add(AuditEntry(**_entry("one", nested={"a": [1, 2]})))
+        uow.session.add(AuditEntry(**{**_entry("two"), "agency": None}))
+        uow.commit()
+    with ctx.uow() as uow:
+        expected = [tuple(row) for row in uow.session.execute(ENTRIES.statement,
+                                                              {"actor": "tester"})]
+        assert ENTRIES.all(uow.session.connection(), {"actor": "tester"}) == expected
+        first = ENTRIES.first(uow.session.connection(), {"actor": "tester"})
+        assert ENTRIES.first(uow.session.connection(), {"actor": "nobody"}) is None
+        assert ENTRIES.all(uow.session.connection(), {"actor": "nobody"}) == []
+    assert first == expected[0]
+    at = first[1]
+    assert at == AT and at.tzinfo is not None and at.utcoffset() == dt.timedelta(0)
+    assert first[-1] == {"nested": {"a": [1, 2]}} and first[3] == ["chair"]
+    assert expected[1][4] is None
+
+
+def test_rows_read_by_the_driver_become_detached_objects(ctx: ServiceContext) -> None:
+    with ctx.uow() as uow:
+        uow.session.add(AuditEntry(**_entry("one")))
+        uow.commit()
+    with ctx.uow() as uow:
+        row = ENTRIES.first(uow.session.connection(), {"actor": "tester"})
+        assert row is not None
+        entry = detached(AuditEntry, row)
+        assert object_session(entry) is None
+        assert (entry.action, entry.at, entry.roles) == ("one", AT, ["chair"])
+        assert uow.session.merge(entry, load=False).id == entry.id  # it has its identity
+    with pytest.raises(ValueError):
+        detached(AuditEntry, row[:-1])  # a value for every column, in the table's order
+
+
+def test_a_guarded_write_that_matches_no_row_fails_after_the_batch(
+        ctx: ServiceContext) -> None:
+    """The batch runs whole (on PostgreSQL in one pipeline); a guard that matched nothing
+    raises afterwards, and the caller's rollback discards the rest of it."""
+    ghost = detached(HumanTask, [
+        "t-ghost", "i-ghost", "p", None, "b", "t", None, None, "ready", None, None, None, None,
+        AT, None, None, None])
+    with ctx.uow() as uow:
+        uow.write(TASK_DONE_WRITER, ghost, {"state": "completed"})
+        uow.append(AuditEntry, _entry("with the ghost"))
+        with pytest.raises(orm_exc.StaleDataError, match="t-ghost"):
+            uow.commit()
+        uow.rollback()
+    assert _count(ctx) == 0
