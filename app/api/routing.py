@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from app.api import audit_trail
-from app.api.deps import PendingCaller
+from app.api.deps import ContextDep, PendingCaller, PrincipalDep
 
 STEP_COMMAND = "__reviewflow_step_command__"
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -51,10 +51,18 @@ class ServiceRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
     def _threaded_endpoint(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(original, eval_str=True)
+        contexts = _context_parameters(signature)
+
         @functools.wraps(original)
         async def endpoint(**values: Any) -> Response:
-            return await run_in_threadpool(self._run, original, values)
+            return await run_in_threadpool(self._run, original, values, contexts)
 
+        if contexts:
+            # FastAPI need not resolve the context: the pending caller carries it.
+            endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
+                parameters=[parameter for parameter in signature.parameters.values()
+                            if parameter.name not in contexts])
         return endpoint
 
     def _async_endpoint(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,13 +74,16 @@ class ServiceRoute(APIRoute):
 
         return endpoint
 
-    def _run(self, original: Callable[..., Any], values: dict[str, Any]) -> Response:
+    def _run(self, original: Callable[..., Any], values: dict[str, Any],
+             contexts: tuple[str, ...] = ()) -> Response:
         caller = next((value for value in values.values() if isinstance(value, PendingCaller)),
                       None)
         if caller is None:
             return self._serve(original, values, values)
         with caller.ctx.request_session() as session:  # the token check opens the transaction
-            return self._serve(original, _authenticated(values, session), values)
+            arguments = _authenticated(values, session)
+            arguments.update((name, caller.ctx) for name in contexts)
+            return self._serve(original, arguments, values)
 
     def _serve(self, original: Callable[..., Any], arguments: dict[str, Any],
                values: dict[str, Any]) -> Response:
@@ -103,6 +114,17 @@ class ServiceRoute(APIRoute):
         if sub_response is not None:
             response.headers.raw.extend(sub_response.headers.raw)
         return response
+
+
+def _context_parameters(signature: inspect.Signature) -> tuple[str, ...]:
+    """The endpoint's `ContextDep` parameters, when it also takes the caller (`PrincipalDep`):
+    `ServiceRoute` passes the caller's context to them, sparing FastAPI a dependency to solve on
+    every request."""
+    parameters = signature.parameters.values()
+    if not any(parameter.annotation is PrincipalDep for parameter in parameters):
+        return ()
+    return tuple(parameter.name for parameter in parameters
+                 if parameter.annotation is ContextDep)
 
 
 def _authenticated(values: dict[str, Any], session: Session | None = None) -> dict[str, Any]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
-from app.api.deps import PrincipalDep
+from app.api.deps import ContextDep, PrincipalDep, get_context
+from app.api.routing import ServiceRoute
 from app.db.models import AuditEntry
 from app.main import create_app
 from app.services.context import ServiceContext
@@ -65,3 +67,31 @@ def test_a_caller_on_a_route_that_would_not_check_it_fails_closed(ctx: ServiceCo
                               headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 500
     assert "admin-1" not in response.text
+
+
+def test_the_context_comes_with_the_caller_not_from_a_dependency(
+        ctx: ServiceContext) -> None:
+    """An endpoint taking both the context and the caller gets the caller's context from its
+    route; one without a caller still has FastAPI resolve the context."""
+    app = create_app(context=ctx)
+    router = APIRouter(route_class=ServiceRoute)
+
+    @router.get("/api/v1/instances-with-context")
+    def with_caller(context: ContextDep, principal: PrincipalDep) -> dict[str, bool]:
+        return {"same": context is ctx, "caller": principal.name == "reader-1"}
+
+    @router.get("/api/v1/instances-context-only")
+    def without_caller(context: ContextDep) -> dict[str, bool]:
+        return {"same": context is ctx}
+
+    app.include_router(router)
+    solved = {route.path: [dependency.call for dependency in route.dependant.dependencies]
+              for route in router.routes if isinstance(route, ServiceRoute)}
+    assert get_context not in solved["/api/v1/instances-with-context"]
+    assert get_context in solved["/api/v1/instances-context-only"]
+    token = token_for(ctx, "auditor", name="reader-1")
+    with TestClient(app) as caller:
+        assert caller.get("/api/v1/instances-with-context",
+                          headers={"Authorization": f"Bearer {token}"}).json() == {
+            "same": True, "caller": True}
+        assert caller.get("/api/v1/instances-context-only").json() == {"same": True}
