@@ -426,8 +426,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "created there and dropped afterwards (default: %(default)s)")
     parser.add_argument("--backend", choices=["all", "sqlite", "postgresql"], default="all")
     parser.add_argument("--client", choices=CLIENT_KINDS, default="asgi",
-                        help="how the API is called in process: httpx over ASGITransport "
-                             "(default) or FastAPI's TestClient, which adds thread hand-offs")
+                        help="how the API is called in process: as an ASGI server calls it "
+                             "(default), through httpx's client, or through FastAPI's "
+                             "TestClient")
     args = parser.parse_args(argv)
     if args.small < 2 or args.instances <= args.small:
         parser.error("--small must be at least 2 and --instances larger than --small")

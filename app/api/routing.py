@@ -51,15 +51,20 @@ class ServiceRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
     def _threaded_endpoint(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        signature = inspect.signature(original, eval_str=True)
-        contexts = _context_parameters(signature)
+        try:
+            signature = inspect.signature(original, eval_str=True)
+        except NameError:  # an annotation only for type checkers: FastAPI resolves it all
+            signature, contexts = None, ()
+        else:
+            contexts = _context_parameters(signature)
 
         @functools.wraps(original)
         async def endpoint(**values: Any) -> Response:
             return await run_in_threadpool(self._run, original, values, contexts)
 
-        if contexts:
-            # FastAPI need not resolve the context: the pending caller carries it.
+        if signature is not None and contexts:
+            # FastAPI need not resolve the context: the pending caller carries it (so an
+            # override of `get_context` does not reach these endpoints; the app's context does).
             endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
                 parameters=[parameter for parameter in signature.parameters.values()
                             if parameter.name not in contexts])

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.selectable import Select
@@ -37,6 +36,9 @@ class CompiledStatement:
     """A statement as the driver takes it: SQL, bind names and their bind processors."""
 
     sql: str
+    query: str | bytes
+    """What the driver is given: psycopg takes the SQL already encoded (encoding it again on
+    every execution costs it tens of microseconds)."""
     names: tuple[str, ...]
     positional: bool
     fixed: dict[str, Any]
@@ -56,7 +58,8 @@ class CompiledStatement:
             if processor is not None:
                 processors[name] = processor
         fixed = {name: binds[name].value for name in names if not binds[name].required}
-        return cls(sql, names, positions is not None, fixed, processors)
+        query = sql.encode() if dialect.driver == "psycopg" else sql
+        return cls(sql, query, names, positions is not None, fixed, processors)
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters for one row of `values` (keyed by bind name)."""
@@ -65,7 +68,7 @@ class CompiledStatement:
         for name in self.names:
             value = fixed[name] if name in fixed else values[name]
             processor = processors.get(name)
-            row.append(value if processor is None or value is None else processor(value))
+            row.append(value if processor is None else processor(value))
         return tuple(row) if self.positional else dict(zip(self.names, row, strict=True))
 
 
@@ -126,16 +129,16 @@ class DriverQuery(DriverStatement):
         cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             with _translated_errors(connection, [cursor], compiled.sql):
-                _execute(connection, cursor, compiled.sql, compiled.parameters(values))
+                _execute(connection, cursor, compiled, compiled.parameters(values))
                 if first:
                     row = cursor.fetchone()
                     fetched = [row] if row is not None else []
                 else:
                     fetched = cursor.fetchall()
         finally:
-            cursor.close()
+            _close([cursor])
         processors = self._processors(dialect)
-        return [tuple(value if processor is None or value is None else processor(value)
+        return [tuple(value if processor is None else processor(value)
                       for processor, value in zip(processors, row, strict=True))
                 for row in fetched]
 
@@ -180,39 +183,42 @@ class DriverBatch:
         if not queue:
             return
         connection = self.connection
+        # Every row's parameters first: a value its processor refuses fails here, before
+        # anything is sent.
+        parameters = [[item.statement.parameters(row) for row in item.rows] for item in queue]
         dbapi_connection = connection.connection.driver_connection
         cursors = [dbapi_connection.cursor() for _ in queue]  # type: ignore[union-attr]
         sql = "; ".join(item.statement.sql for item in queue)
         pipelined = len(queue) > 1 or len(queue[0].rows) > 1
         try:
             with _translated_errors(connection, cursors, sql), _pipeline(connection, pipelined):
-                for item, cursor in zip(queue, cursors, strict=True):
-                    parameters = [item.statement.parameters(row) for row in item.rows]
-                    if len(parameters) > 1:
-                        _execute(connection, cursor, item.statement.sql, parameters, many=True)
+                for item, cursor, rows in zip(queue, cursors, parameters, strict=True):
+                    if len(rows) > 1:
+                        _execute(connection, cursor, item.statement, rows, many=True)
                     else:
-                        _execute(connection, cursor, item.statement.sql, parameters[0])
+                        _execute(connection, cursor, item.statement, rows[0])
             counts = [cursor.rowcount for cursor in cursors]
         finally:
-            for cursor in cursors:
-                cursor.close()
+            _close(cursors)
         for item, count in zip(queue, counts, strict=True):
             if item.check is not None:
                 item.check(count)
 
 
-def _execute(connection: Connection, cursor: Any, sql: str, parameters: Any,
-             many: bool = False) -> None:
+def _execute(connection: Connection, cursor: Any, statement: CompiledStatement,
+             parameters: Any, many: bool = False) -> None:
     """Run one statement on the cursor, between the engine's cursor events."""
     dispatch = connection.dispatch
     if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(connection, cursor, sql, parameters, None, many)
+        dispatch.before_cursor_execute(connection, cursor, statement.sql, parameters, None,
+                                       many)
     if many:
-        cursor.executemany(sql, parameters)
+        cursor.executemany(statement.query, parameters)
     else:
-        cursor.execute(sql, parameters)
+        cursor.execute(statement.query, parameters)
     if dispatch.after_cursor_execute:
-        dispatch.after_cursor_execute(connection, cursor, sql, parameters, None, many)
+        dispatch.after_cursor_execute(connection, cursor, statement.sql, parameters, None,
+                                      many)
 
 
 @contextlib.contextmanager
@@ -228,14 +234,18 @@ def _pipeline(connection: Connection, wanted: bool) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _translated_errors(connection: Connection, cursors: list[Any], sql: str) -> Iterator[None]:
-    """Driver errors as SQLAlchemy's exceptions; a lost connection is invalidated."""
-    dialect = connection.dialect
-    dbapi_error = dialect.loaded_dbapi.Error
+    """Driver errors go through SQLAlchemy's own handling, as from `execute`: wrapped as its
+    exceptions (parameters hidden), the engine's `handle_error` events, and a lost connection
+    invalidating the pool."""
     try:
         yield
-    except dbapi_error as exc:
-        lost = dialect.is_disconnect(exc, connection.connection, cursors[-1])
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(sql, None, exc, dbapi_error, hide_parameters=True,
-                                  connection_invalidated=lost, dialect=dialect) from exc
+    except connection.dialect.loaded_dbapi.Error as exc:
+        connection._handle_dbapi_exception(exc, sql, None, cursors[-1], None)
+
+
+def _close(cursors: list[Any]) -> None:
+    """Close cursors without hiding the error that is on its way (a broken connection refuses
+    to close them)."""
+    for cursor in cursors:
+        with contextlib.suppress(Exception):
+            cursor.close()

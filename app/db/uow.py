@@ -103,10 +103,30 @@ def _rank(model: type[DeclarativeBase]) -> int:
     return list(table.metadata.sorted_tables).index(table)
 
 
+MULTI_ROW_LIMIT = 20
+"""Up to this many rows for one table go in one multi-row INSERT (a step appends a few timeline
+events and task rows); more go as an executemany of the one-row INSERT."""
+
+
 @functools.cache
 def _insert(model: type[DeclarativeBase], columns: tuple[str, ...]) -> DriverStatement:
     """One INSERT per table and set of columns, compiled once per dialect."""
     return DriverStatement(insert(model), columns)
+
+
+@functools.cache
+def _insert_rows(model: type[DeclarativeBase], columns: tuple[str, ...],
+                 count: int) -> DriverStatement:
+    """A `count`-row INSERT, its binds named `<column>__<row>` (see `_numbered`)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return DriverStatement(insert(table).values([
+        {name: bindparam(f"{name}__{row}", type_=table.c[name].type) for name in columns}
+        for row in range(count)]))
+
+
+def _numbered(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {f"{name}__{number}": value
+            for number, row in enumerate(rows) for name, value in row.items()}
 
 
 class UnitOfWork:
@@ -176,7 +196,10 @@ class UnitOfWork:
             for row in appended[model]:
                 by_columns.setdefault(tuple(row), []).append(row)
             for columns, rows in by_columns.items():
-                batch.add(_insert(model, columns), rows)
+                if 1 < len(rows) <= MULTI_ROW_LIMIT:
+                    batch.add(_insert_rows(model, columns, len(rows)), [_numbered(rows)])
+                else:
+                    batch.add(_insert(model, columns), rows)
         batch.run()
 
     def _session_changed(self) -> bool:

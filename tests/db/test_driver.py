@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import bindparam, event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import exc as orm_exc
 from sqlalchemy.orm import object_session
@@ -17,7 +17,7 @@ from app.auth import audit
 from app.auth.principal import Principal
 from app.db.driver import DriverQuery
 from app.db.models import AuditEntry, HumanTask
-from app.db.uow import detached
+from app.db.uow import MULTI_ROW_LIMIT, detached
 from app.services.context import ServiceContext
 from app.services.steps import TASK_DONE_WRITER
 
@@ -36,27 +36,32 @@ def _count(ctx: ServiceContext) -> int:
         return uow.session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
-def test_appended_rows_are_written_in_one_batch_that_tracing_still_sees(
-        ctx: ServiceContext) -> None:
-    statements: list[tuple[str, bool]] = []
+@pytest.mark.parametrize("count", [3, MULTI_ROW_LIMIT + 5])
+def test_appended_rows_are_written_in_one_statement_that_tracing_still_sees(
+        ctx: ServiceContext, count: int) -> None:
+    """A few rows make one multi-row INSERT; many make one executemany of the one-row INSERT."""
+    statements: list[tuple[str, int, bool]] = []
 
     def trace(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any,
               many: bool) -> None:
-        statements.append((statement.split()[2], many))
+        statements.append((statement.split()[2], statement.count("VALUES (") +
+                           statement.count("), ("), many))
 
+    actions = [f"action {number}" for number in range(count)]
     event.listen(ctx.engine, "before_cursor_execute", trace)
     try:
         with ctx.uow() as uow:
-            for action in ("first", "second", "third"):
+            for action in actions:
                 uow.append(AuditEntry, _entry(action, note=action))
             uow.commit()
     finally:
         event.remove(ctx.engine, "before_cursor_execute", trace)
-    assert statements == [("audit_log", True)]  # the three rows in one executemany
+    assert statements == ([("audit_log", count, False)] if count <= MULTI_ROW_LIMIT
+                          else [("audit_log", 1, True)])
     with ctx.uow() as uow:
         rows = list(uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
     assert [(row.action, row.detail, row.roles, row.at) for row in rows] == [
-        (action, {"note": action}, ["chair"], AT) for action in ("first", "second", "third")]
+        (action, {"note": action}, ["chair"], AT) for action in actions]
 
 
 def test_a_failing_batch_raises_sqlalchemys_error_and_leaves_nothing_behind(
@@ -130,3 +135,19 @@ def test_a_guarded_write_that_matches_no_row_fails_after_the_batch(
             uow.commit()
         uow.rollback()
     assert _count(ctx) == 0
+
+
+def test_a_missing_json_value_is_stored_as_sqlalchemy_stores_it(ctx: ServiceContext) -> None:
+    """Bind processors run on None too: the JSON type keeps None as JSON null, on either path."""
+    with ctx.uow() as uow:
+        uow.append(AuditEntry, _entry("by the driver"))
+        uow.commit()
+    with ctx.engine.begin() as connection:
+        connection.execute(insert(AuditEntry), [{**_entry("by SQLAlchemy"), "roles": None}])
+    with ctx.uow() as uow:
+        uow.append(AuditEntry, {**_entry("by the driver, no roles"), "roles": None})
+        uow.commit()
+    with ctx.engine.connect() as connection:
+        stored = dict(connection.execute(select(AuditEntry.action,
+                                                AuditEntry.roles.is_(None))).all())
+    assert stored["by the driver, no roles"] == stored["by SQLAlchemy"]
