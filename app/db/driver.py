@@ -7,8 +7,10 @@ task index rows, the timeline events and the request's audit entry. Through SQLA
 result set-up, events), several times what the driver itself spends; and on PostgreSQL each is
 a round trip of its own. A `DriverBatch` compiles each statement once per dialect with
 SQLAlchemy (so SQL, bind casts and bind processors are SQLAlchemy's own) and runs the batch on
-the DBAPI cursor: on PostgreSQL inside one psycopg pipeline, so the whole batch costs a single
-round trip. A `DriverQuery` reads rows the same way, with SQLAlchemy's result processing.
+the DBAPI cursor. On PostgreSQL the batch is one statement (`CombinedStatement`: each write a
+data-modifying WITH clause), so it costs a single round trip and a single execution in the
+driver; a batch holding an executemany goes as one psycopg pipeline instead. A `DriverQuery`
+reads rows the same way, with SQLAlchemy's result processing.
 
 Both still fire the engine's `before_cursor_execute` / `after_cursor_execute` events, so
 tracing and statement counts see every statement, and driver errors come out as SQLAlchemy's
@@ -20,7 +22,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.sql.compiler import Compiled
@@ -163,9 +165,9 @@ class DriverBatch:
     """Statements run together on `connection`'s DBAPI connection, in its transaction.
 
     `add` queues a statement with its rows (several rows make one executemany) and, when given,
-    a check of the row count it must affect; `run` executes the queue in order. A check that
-    fails raises from `run` after the batch, with the transaction left for the caller to roll
-    back.
+    a check of the row count it must affect; `run` executes the queue in order (on PostgreSQL
+    as one `CombinedStatement`). A check that fails raises from `run` after the batch, with the
+    transaction left for the caller to roll back.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -187,22 +189,97 @@ class DriverBatch:
         # anything is sent.
         parameters = [[item.statement.parameters(row) for row in item.rows] for item in queue]
         dbapi_connection = connection.connection.driver_connection
-        cursors = [dbapi_connection.cursor() for _ in queue]  # type: ignore[union-attr]
-        sql = "; ".join(item.statement.sql for item in queue)
-        pipelined = len(queue) > 1 or len(queue[0].rows) > 1
-        try:
-            with _translated_errors(connection, cursors, sql), _pipeline(connection, pipelined):
-                for item, cursor, rows in zip(queue, cursors, parameters, strict=True):
-                    if len(rows) > 1:
-                        _execute(connection, cursor, item.statement, rows, many=True)
-                    else:
-                        _execute(connection, cursor, item.statement, rows[0])
-            counts = [cursor.rowcount for cursor in cursors]
-        finally:
-            _close(cursors)
+        if len(queue) > 1 and self.dialect.driver == "psycopg" and all(
+                len(rows) == 1 for rows in parameters):
+            counts = self._run_combined(queue, [rows[0] for rows in parameters])
+        else:
+            cursors = [dbapi_connection.cursor() for _ in queue]  # type: ignore[union-attr]
+            sql = "; ".join(item.statement.sql for item in queue)
+            pipelined = len(queue) > 1 or len(queue[0].rows) > 1
+            try:
+                with _translated_errors(connection, cursors, sql), \
+                        _pipeline(connection, pipelined):
+                    for item, cursor, rows in zip(queue, cursors, parameters, strict=True):
+                        if len(rows) > 1:
+                            _execute(connection, cursor, item.statement, rows, many=True)
+                        else:
+                            _execute(connection, cursor, item.statement, rows[0])
+                counts = [cursor.rowcount for cursor in cursors]
+            finally:
+                _close(cursors)
         for item, count in zip(queue, counts, strict=True):
             if item.check is not None:
                 item.check(count)
+
+    def _run_combined(self, queue: list[_Queued], parameters: list[Any]) -> list[int]:
+        """Run the queue as one statement (see `CombinedStatement`); the row counts of the
+        checked statements come back as its result, the others count as -1."""
+        from psycopg import RawCursor  # only on this path: SQLite needs no psycopg
+
+        combined = CombinedStatement.of([(item.statement, item.check is not None)
+                                         for item in queue])
+        values = combined.parameters(parameters)
+        connection = self.connection
+        cursor = RawCursor(connection.connection.driver_connection)
+        try:
+            with _translated_errors(connection, [cursor], combined.statement.sql):
+                _execute(connection, cursor, combined.statement, values)
+                row = cursor.fetchone()
+        finally:
+            _close([cursor])
+        found = iter(row or ())
+        return [next(found) if checked else -1 for _statement, checked in combined.parts]
+
+
+@dataclass(frozen=True)
+class CombinedStatement:
+    """A batch of INSERTs and UPDATEs as one PostgreSQL statement: one round trip, and a
+    fraction of the client-side work of a pipeline of them.
+
+    Each statement becomes a data-modifying WITH clause, its binds numbered PostgreSQL's way
+    (`$1`, `$2`, ...) so that psycopg passes the statement as it is (its own placeholders would
+    be parsed again on every execution of a statement this long); a checked UPDATE returns
+    its rows, and the final SELECT counts them in queue order, which is
+    also the order the UPDATEs run and take their row locks in (parents first, see
+    `UnitOfWork.flush`). The INSERTs run after them, within the same statement, so a row and
+    the rows referencing it can be inserted together. Built once per shape of batch.
+    """
+
+    statement: CompiledStatement
+    parts: tuple[tuple[CompiledStatement, bool], ...]
+
+    _cache: ClassVar[dict[tuple[tuple[int, bool], ...], CombinedStatement]] = {}
+
+    @classmethod
+    def of(cls, parts: list[tuple[CompiledStatement, bool]]) -> CombinedStatement:
+        key = tuple((id(statement), checked) for statement, checked in parts)
+        found = cls._cache.get(key)
+        if found is None:
+            if len(cls._cache) >= 512:
+                cls._cache.clear()
+            found = cls._cache[key] = cls._build(tuple(parts))
+        return found
+
+    @classmethod
+    def _build(cls, parts: tuple[tuple[CompiledStatement, bool], ...]) -> CombinedStatement:
+        clauses, counts, names = [], [], []
+        for number, (statement, checked) in enumerate(parts):
+            sql = statement.sql
+            for name in statement.names:
+                names.append(f"s{number}_{name}")
+                sql = sql.replace(f"%({name})s", f"${len(names)}")
+            sql = sql.replace("%%", "%")
+            if checked:
+                clauses.append(f"s{number} AS ({sql} RETURNING 1)")
+                counts.append(f"(SELECT count(*) FROM s{number})")
+            else:
+                clauses.append(f"s{number} AS ({sql})")
+        sql = "WITH " + ",\n".join(clauses) + "\nSELECT " + (", ".join(counts) or "1")
+        return cls(CompiledStatement(sql, sql.encode(), tuple(names), True, {}, {}), parts)
+
+    def parameters(self, values: list[Any]) -> list[Any]:
+        """The statement's parameters, in its `$n` order, from each part's (processed) ones."""
+        return [value for part in values for value in part.values()]
 
 
 def _execute(connection: Connection, cursor: Any, statement: CompiledStatement,

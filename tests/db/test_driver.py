@@ -14,12 +14,15 @@ from sqlalchemy.orm import exc as orm_exc
 from sqlalchemy.orm import object_session
 
 from app.auth import audit
-from app.auth.principal import Principal
+from app.auth.principal import SYSTEM, Principal
 from app.db.driver import DriverQuery
 from app.db.models import AuditEntry, HumanTask
 from app.db.uow import MULTI_ROW_LIMIT, detached
+from app.engine.definitions import SourceFile
+from app.services import deployments, instances, tasks
 from app.services.context import ServiceContext
 from app.services.steps import TASK_DONE_WRITER
+from tests.conftest import FIXTURES
 
 AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 CALLER = Principal("tester", frozenset({"chair"}), "health")
@@ -151,3 +154,28 @@ def test_a_missing_json_value_is_stored_as_sqlalchemy_stores_it(ctx: ServiceCont
         stored = dict(connection.execute(select(AuditEntry.action,
                                                 AuditEntry.roles.is_(None))).all())
     assert stored["by the driver, no roles"] == stored["by SQLAlchemy"]
+
+
+def test_on_postgresql_a_steps_writes_are_one_statement(ctx: ServiceContext) -> None:
+    """The read of the task, then every write of the step (the instance, the task, the timeline)
+    in one statement: two round trips before the commit."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs the writes one after the other (it has no round trips)")
+    deployments.deploy(ctx, SYSTEM, [SourceFile(
+        "parallel_review.bpmn", (FIXTURES / "parallel_review.bpmn").read_bytes())])
+    caller = Principal("tester", frozenset({"board_manager", "panel_member", "chair"}))
+    started = instances.start(ctx, caller, "parallel_review", None, {})
+    statements: list[str] = []
+
+    def trace(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(ctx.engine, "before_cursor_execute", trace)
+    try:
+        tasks.complete(ctx, caller, started.ready_tasks[0].id, {"a": 1})
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", trace)
+    assert [statement.split()[:4] for statement in statements] == [
+        ["SELECT", "human_task.id,", "human_task.instance_id,", "human_task.process_key,"],
+        ["WITH", "s0", "AS", "(UPDATE"]]
+    assert "UPDATE process_instance" in statements[1] and "INSERT INTO event" in statements[1]
