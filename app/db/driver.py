@@ -20,11 +20,14 @@ exceptions (`IntegrityError`, `OperationalError`, ...), as they would from `exec
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.selectable import Select
@@ -106,7 +109,12 @@ class DriverStatement:
 
 
 class DriverQuery(DriverStatement):
-    """A SELECT of plain columns, compiled once per dialect; rows come back as tuples."""
+    """A SELECT of plain columns, compiled once per dialect; rows come back as tuples.
+
+    On PostgreSQL a query that would be its transaction's first statement runs before the BEGIN
+    (psycopg would send it as a round trip of its own): at READ COMMITTED every statement reads
+    its own snapshot anyway, and a step's writes stay guarded by the rows' versions.
+    """
 
     def __init__(self, statement: Select[Any]) -> None:
         super().__init__(statement)
@@ -129,8 +137,10 @@ class DriverQuery(DriverStatement):
         compiled = self.compiled(dialect)
         dbapi_connection = connection.connection.driver_connection
         cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+        before_begin = dialect.driver == "psycopg" and _transaction_not_begun(dbapi_connection)
         try:
-            with _translated_errors(connection, [cursor], compiled.sql):
+            with _translated_errors(connection, [cursor], compiled.sql), \
+                    _autocommit(connection, before_begin):
                 _execute(connection, cursor, compiled, compiled.parameters(values))
                 if first:
                     row = cursor.fetchone()
@@ -158,16 +168,25 @@ class DriverQuery(DriverStatement):
 class _Queued:
     statement: CompiledStatement
     rows: list[dict[str, Any]]
-    check: Callable[[int], None] | None
+    guarded: str | None
+    """What the statement writes, when it must match exactly one row (else `StaleDataError`)."""
+
+
+STALE = "reviewflow-stale:"
+"""Marks the error a combined statement raises when a guarded write matched no row."""
 
 
 class DriverBatch:
-    """Statements run together on `connection`'s DBAPI connection, in its transaction.
+    """Statements run together on `connection`'s DBAPI connection.
 
-    `add` queues a statement with its rows (several rows make one executemany) and, when given,
-    a check of the row count it must affect; `run` executes the queue in order (on PostgreSQL
-    as one `CombinedStatement`). A check that fails raises from `run` after the batch, with the
-    transaction left for the caller to roll back.
+    `add` queues a statement with its rows (several rows make one executemany), `guarded` when
+    it must match exactly one row; `run` executes the queue in order, on PostgreSQL as one
+    `CombinedStatement`. A guarded statement that matched no row raises `StaleDataError`, with
+    nothing of the batch kept once the caller rolls back.
+
+    `run(commit=True)` ends the unit of work: on PostgreSQL, when the transaction has not begun
+    (its reads ran before any BEGIN, see `DriverQuery`), the combined statement runs on its own
+    and commits by itself, all or nothing: no BEGIN and no COMMIT round trip.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -176,59 +195,62 @@ class DriverBatch:
         self._queue: list[_Queued] = []
 
     def add(self, statement: DriverStatement, rows: list[dict[str, Any]],
-            check: Callable[[int], None] | None = None) -> None:
+            guarded: str | None = None) -> None:
         if rows:
-            self._queue.append(_Queued(statement.compiled(self.dialect), rows, check))
+            self._queue.append(_Queued(statement.compiled(self.dialect), rows, guarded))
 
-    def run(self) -> None:
+    def run(self, commit: bool = False) -> bool:
+        """Run the queue; True when that also committed the transaction."""
         queue, self._queue = self._queue, []
         if not queue:
-            return
+            return False
         connection = self.connection
         # Every row's parameters first: a value its processor refuses fails here, before
         # anything is sent.
         parameters = [[item.statement.parameters(row) for row in item.rows] for item in queue]
+        if self.dialect.driver == "psycopg" and all(len(rows) == 1 for rows in parameters):
+            return self._run_combined(queue, [rows[0] for rows in parameters], commit)
         dbapi_connection = connection.connection.driver_connection
-        if len(queue) > 1 and self.dialect.driver == "psycopg" and all(
-                len(rows) == 1 for rows in parameters):
-            counts = self._run_combined(queue, [rows[0] for rows in parameters])
-        else:
-            cursors = [dbapi_connection.cursor() for _ in queue]  # type: ignore[union-attr]
-            sql = "; ".join(item.statement.sql for item in queue)
-            pipelined = len(queue) > 1 or len(queue[0].rows) > 1
-            try:
-                with _translated_errors(connection, cursors, sql), \
-                        _pipeline(connection, pipelined):
-                    for item, cursor, rows in zip(queue, cursors, parameters, strict=True):
-                        if len(rows) > 1:
-                            _execute(connection, cursor, item.statement, rows, many=True)
-                        else:
-                            _execute(connection, cursor, item.statement, rows[0])
-                counts = [cursor.rowcount for cursor in cursors]
-            finally:
-                _close(cursors)
+        cursors = [dbapi_connection.cursor() for _ in queue]  # type: ignore[union-attr]
+        sql = "; ".join(item.statement.sql for item in queue)
+        pipelined = len(queue) > 1 or len(queue[0].rows) > 1
+        try:
+            with _translated_errors(connection, cursors, sql), _pipeline(connection, pipelined):
+                for item, cursor, rows in zip(queue, cursors, parameters, strict=True):
+                    if len(rows) > 1:
+                        _execute(connection, cursor, item.statement, rows, many=True)
+                    else:
+                        _execute(connection, cursor, item.statement, rows[0])
+            counts = [cursor.rowcount for cursor in cursors]
+        finally:
+            _close(cursors)
         for item, count in zip(queue, counts, strict=True):
-            if item.check is not None:
-                item.check(count)
+            if item.guarded is not None and count != 1:
+                raise StaleDataError(f"{item.guarded} was changed by someone else")
+        return False
 
-    def _run_combined(self, queue: list[_Queued], parameters: list[Any]) -> list[int]:
-        """Run the queue as one statement (see `CombinedStatement`); the row counts of the
-        checked statements come back as its result, the others count as -1."""
+    def _run_combined(self, queue: list[_Queued], parameters: list[Any], commit: bool) -> bool:
         from psycopg import RawCursor  # only on this path: SQLite needs no psycopg
 
-        combined = CombinedStatement.of([(item.statement, item.check is not None)
+        combined = CombinedStatement.of([(item.statement, item.guarded is not None)
                                          for item in queue])
         values = combined.parameters(parameters)
         connection = self.connection
-        cursor = RawCursor(connection.connection.driver_connection)
+        dbapi_connection: Any = connection.connection.driver_connection
+        alone = commit and _transaction_not_begun(dbapi_connection)
+        cursor = RawCursor(dbapi_connection)
         try:
-            with _translated_errors(connection, [cursor], combined.statement.sql):
+            with _translated_errors(connection, [cursor], combined.statement.sql), \
+                    _autocommit(connection, alone):
                 _execute(connection, cursor, combined.statement, values)
-                row = cursor.fetchone()
+        except DataError as exc:
+            number = _stale_guard(exc.orig)
+            if number is None or number >= len(queue) or queue[number].guarded is None:
+                raise
+            raise StaleDataError(f"{queue[number].guarded} was changed by someone else") from None
         finally:
             _close([cursor])
-        found = iter(row or ())
-        return [next(found) if checked else -1 for _statement, checked in combined.parts]
+        return alone
 
 
 @dataclass(frozen=True)
@@ -238,11 +260,13 @@ class CombinedStatement:
 
     Each statement becomes a data-modifying WITH clause, its binds numbered PostgreSQL's way
     (`$1`, `$2`, ...) so that psycopg passes the statement as it is (its own placeholders would
-    be parsed again on every execution of a statement this long); a checked UPDATE returns
-    its rows, and the final SELECT counts them in queue order, which is
-    also the order the UPDATEs run and take their row locks in (parents first, see
-    `UnitOfWork.flush`). The INSERTs run after them, within the same statement, so a row and
-    the rows referencing it can be inserted together. Built once per shape of batch.
+    be parsed again on every execution of a statement this long). A guarded UPDATE returns its
+    rows, and the final SELECT counts them in queue order, which is also the order the UPDATEs
+    run and take their row locks in (parents first, see `UnitOfWork.flush`); when one of them
+    matched no row, the SELECT fails (a text that is not an integer, naming the statement), so
+    the statement as a whole writes nothing. The INSERTs run after them, within the same
+    statement, so a row and the rows referencing it can be inserted together. Built once per
+    shape of batch.
     """
 
     statement: CompiledStatement
@@ -252,7 +276,7 @@ class CombinedStatement:
 
     @classmethod
     def of(cls, parts: list[tuple[CompiledStatement, bool]]) -> CombinedStatement:
-        key = tuple((id(statement), checked) for statement, checked in parts)
+        key = tuple((id(statement), guarded) for statement, guarded in parts)
         found = cls._cache.get(key)
         if found is None:
             if len(cls._cache) >= 512:
@@ -262,24 +286,73 @@ class CombinedStatement:
 
     @classmethod
     def _build(cls, parts: tuple[tuple[CompiledStatement, bool], ...]) -> CombinedStatement:
-        clauses, counts, names = [], [], []
-        for number, (statement, checked) in enumerate(parts):
+        clauses, failures, names = [], [], []
+        for number, (statement, guarded) in enumerate(parts):
             sql = statement.sql
             for name in statement.names:
                 names.append(f"s{number}_{name}")
                 sql = sql.replace(f"%({name})s", f"${len(names)}")
             sql = sql.replace("%%", "%")
-            if checked:
+            if guarded:
                 clauses.append(f"s{number} AS ({sql} RETURNING 1)")
-                counts.append(f"(SELECT count(*) FROM s{number})")
+                # The text carries the count, so that it is computed only when reached (a
+                # constant would be cast, and fail, while the statement is planned).
+                count = f"(SELECT count(*) FROM s{number})"
+                failures.append(f"WHEN {count} <> 1 "
+                                f"THEN CAST('{STALE}{number}:' || {count} AS integer)")
             else:
                 clauses.append(f"s{number} AS ({sql})")
-        sql = "WITH " + ",\n".join(clauses) + "\nSELECT " + (", ".join(counts) or "1")
+        check = f"CASE {' '.join(failures)} ELSE 0 END" if failures else "0"
+        sql = "WITH " + ",\n".join(clauses) + "\nSELECT " + check
         return cls(CompiledStatement(sql, sql.encode(), tuple(names), True, {}, {}), parts)
 
     def parameters(self, values: list[Any]) -> list[Any]:
         """The statement's parameters, in its `$n` order, from each part's (processed) ones."""
         return [value for part in values for value in part.values()]
+
+
+def _transaction_not_begun(dbapi_connection: Any) -> bool:
+    """psycopg: nothing has run since the last commit (reads before the BEGIN count as none),
+    at READ COMMITTED, where a statement on its own reads what it would read in a transaction."""
+    from psycopg import IsolationLevel
+    from psycopg.pq import TransactionStatus
+
+    return (not dbapi_connection.autocommit
+            and dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+            and dbapi_connection.isolation_level in (None, IsolationLevel.READ_COMMITTED))
+
+
+@contextlib.contextmanager
+def _autocommit(connection: Connection, wanted: bool) -> Iterator[None]:
+    """Run a statement on its own, outside a transaction: it commits (or fails) by itself. The
+    connection goes back to the pool as it was lent, or, when it cannot be (lost mid-statement),
+    not at all."""
+    if not wanted:
+        yield
+        return
+    from psycopg.pq import TransactionStatus
+
+    dbapi_connection: Any = connection.connection.driver_connection
+    dbapi_connection.autocommit = True
+    try:
+        yield
+    finally:
+        if dbapi_connection.info.transaction_status == TransactionStatus.IDLE:
+            dbapi_connection.autocommit = False
+        else:
+            connection.invalidate()
+
+
+_STALE_VALUE = re.compile(re.escape(STALE) + r"(\d+):\d+")
+
+
+def _stale_guard(error: BaseException | None) -> int | None:
+    """Which statement of a combined one matched no row, when that is why it failed."""
+    if getattr(error, "sqlstate", None) != "22P02":  # invalid_text_representation
+        return None
+    diag = getattr(error, "diag", None)
+    found = _STALE_VALUE.search(getattr(diag, "message_primary", None) or "")
+    return int(found.group(1)) if found else None
 
 
 def _execute(connection: Connection, cursor: Any, statement: CompiledStatement,

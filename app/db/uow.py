@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,7 +16,6 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.db.driver import DriverBatch, DriverStatement
 
@@ -67,15 +66,9 @@ class RowWriter:
         params.update({f"set_{name}": getattr(obj, name) for name in self._names})
         return params
 
-    def check(self, params: dict[str, Any]) -> Callable[[int], None]:
-        """What the batch calls with the statement's row count: exactly one row must match."""
-
-        def matched_one(rowcount: int) -> None:
-            if rowcount != 1:
-                raise StaleDataError(f"{self.statement.table} row {params['key']} was changed "
-                                     "by someone else")
-
-        return matched_one
+    def row(self, params: dict[str, Any]) -> str:
+        """The row a staged write changes, as its failure names it."""
+        return f"{self.statement.table} row {params['key']}"
 
 
 def detached(model: type[ModelT], values: Sequence[Any]) -> ModelT:
@@ -178,17 +171,23 @@ class UnitOfWork:
         Writes and appends run as one `DriverBatch` (one round trip on PostgreSQL) unless the
         session has changes of its own to flush between them.
         """
+        self._flush(commit=False)
+
+    def _flush(self, commit: bool) -> bool:
+        """`flush`; with `commit`, the last batch may commit the transaction itself (see
+        `DriverBatch.run`): True when it did."""
         written, self._written = self._written, []
         appended, self._appended = self._appended, {}
         if not written and not appended:
             self.session.flush()
-            return
+            return False
         batch = DriverBatch(self.session.connection())
         # Parents first (an instance before its tasks), as the session's flush orders them:
         # every writer takes row locks in the same order, so none deadlocks another.
         for writer, params in sorted(written, key=lambda item: _rank(item[0].model)):
-            batch.add(writer.driver, [params], writer.check(params))
-        if self._session_changed():
+            batch.add(writer.driver, [params], guarded=writer.row(params))
+        changed = self._session_changed()
+        if changed:
             batch.run()
             self.session.flush()
         for model in sorted(appended, key=_rank):
@@ -200,15 +199,15 @@ class UnitOfWork:
                     batch.add(_insert_rows(model, columns, len(rows)), [_numbered(rows)])
                 else:
                     batch.add(_insert(model, columns), rows)
-        batch.run()
+        return batch.run(commit=commit and not changed)
 
     def _session_changed(self) -> bool:
         session = self.session
         return bool(session.new or session.deleted) or session.identity_map.check_modified()
 
     def commit(self) -> None:
-        self.flush()
-        self.session.commit()
+        self._flush(commit=True)
+        self.session.commit()  # after a batch that committed itself, the driver has no work
 
     def rollback(self) -> None:
         self._appended.clear()

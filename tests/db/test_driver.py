@@ -5,17 +5,19 @@ still see every statement."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import bindparam, event, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import exc as orm_exc
 from sqlalchemy.orm import object_session
 
 from app.auth import audit
 from app.auth.principal import SYSTEM, Principal
-from app.db.driver import DriverQuery
+from app.db.driver import DriverQuery, _stale_guard
 from app.db.models import AuditEntry, HumanTask
 from app.db.uow import MULTI_ROW_LIMIT, detached
 from app.engine.definitions import SourceFile
@@ -47,8 +49,9 @@ def test_appended_rows_are_written_in_one_statement_that_tracing_still_sees(
 
     def trace(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any,
               many: bool) -> None:
-        statements.append((statement.split()[2], statement.count("VALUES (") +
-                           statement.count("), ("), many))
+        table = re.search(r"INSERT INTO (\w+)", statement)
+        statements.append((table.group(1) if table else statement,
+                           statement.count("VALUES (") + statement.count("), ("), many))
 
     actions = [f"action {number}" for number in range(count)]
     event.listen(ctx.engine, "before_cursor_execute", trace)
@@ -179,3 +182,60 @@ def test_on_postgresql_a_steps_writes_are_one_statement(ctx: ServiceContext) -> 
         ["SELECT", "human_task.id,", "human_task.instance_id,", "human_task.process_key,"],
         ["WITH", "s0", "AS", "(UPDATE"]]
     assert "UPDATE process_instance" in statements[1] and "INSERT INTO event" in statements[1]
+
+
+def test_on_postgresql_reads_run_before_the_begin_and_the_writes_commit_themselves(
+        ctx: ServiceContext) -> None:
+    """The token lookup and the step's reads open no transaction; the step's writes are then
+    one statement that commits by itself, all of it or, when a guard fails, none of it."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's BEGIN and COMMIT round trips are what this spares")
+    with ctx.uow() as uow:
+        uow.append(AuditEntry, _entry("first"))
+        uow.commit()
+    with ctx.uow() as uow:
+        connection = uow.session.connection()
+        dbapi_connection: Any = connection.connection.driver_connection
+        assert ENTRIES.first(connection, {"actor": "tester"}) is not None
+        assert dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+        uow.append(AuditEntry, _entry("second"))
+        uow.commit()
+        assert dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+        assert dbapi_connection.autocommit is False  # handed back as it was lent
+    assert _count(ctx) == 2
+
+
+def test_on_postgresql_a_connection_lost_mid_read_is_reported_and_not_reused(
+        ctx: ServiceContext) -> None:
+    """A read before the BEGIN borrows autocommit; a connection that dies meanwhile raises
+    SQLAlchemy's OperationalError and is dropped, not handed back in autocommit."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("only psycopg connections are lent autocommit")
+    with ctx.uow() as uow:
+        connection = uow.session.connection()
+        dbapi_connection: Any = connection.connection.driver_connection
+        with ctx.engine.connect() as other:
+            other.execute(select(func.pg_terminate_backend(dbapi_connection.info.backend_pid)))
+        with pytest.raises(OperationalError):
+            ENTRIES.first(connection, {"actor": "tester"})
+        assert connection.invalidated
+        uow.rollback()
+    assert _count(ctx) == 0  # the pool still serves working connections
+
+
+def test_only_the_guard_failure_itself_reads_as_stale() -> None:
+    class Diag:
+        def __init__(self, message: str) -> None:
+            self.message_primary = message
+
+    class Failure(Exception):
+        def __init__(self, sqlstate: str, message: str) -> None:
+            super().__init__(message)
+            self.sqlstate = sqlstate
+            self.diag = Diag(message)
+
+    guard = 'invalid input syntax for type integer: "reviewflow-stale:2:0"'
+    assert _stale_guard(Failure("22P02", guard)) == 2
+    assert _stale_guard(Failure("22021", guard)) is None  # another data error, same words
+    assert _stale_guard(Failure("22P02", 'invalid input syntax for type json')) is None
+    assert _stale_guard(None) is None
