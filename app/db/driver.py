@@ -199,17 +199,17 @@ class DriverBatch:
         if rows:
             self._queue.append(_Queued(statement.compiled(self.dialect), rows, guarded))
 
-    def run(self, commit: bool = False) -> bool:
-        """Run the queue; True when that also committed the transaction."""
+    def run(self, commit: bool = False) -> None:
         queue, self._queue = self._queue, []
         if not queue:
-            return False
+            return
         connection = self.connection
         # Every row's parameters first: a value its processor refuses fails here, before
         # anything is sent.
         parameters = [[item.statement.parameters(row) for row in item.rows] for item in queue]
         if self.dialect.driver == "psycopg" and all(len(rows) == 1 for rows in parameters):
-            return self._run_combined(queue, [rows[0] for rows in parameters], commit)
+            self._run_combined(queue, [rows[0] for rows in parameters], commit)
+            return
         dbapi_connection = connection.connection.driver_connection
         cursors = [dbapi_connection.cursor() for _ in queue]  # type: ignore[union-attr]
         sql = "; ".join(item.statement.sql for item in queue)
@@ -226,10 +226,9 @@ class DriverBatch:
             _close(cursors)
         for item, count in zip(queue, counts, strict=True):
             if item.guarded is not None and count != 1:
-                raise StaleDataError(f"{item.guarded} was changed by someone else")
-        return False
+                raise _stale(item.guarded)
 
-    def _run_combined(self, queue: list[_Queued], parameters: list[Any], commit: bool) -> bool:
+    def _run_combined(self, queue: list[_Queued], parameters: list[Any], commit: bool) -> None:
         from psycopg import RawCursor  # only on this path: SQLite needs no psycopg
 
         combined = CombinedStatement.of([(item.statement, item.guarded is not None)
@@ -247,10 +246,9 @@ class DriverBatch:
             number = _stale_guard(exc.orig)
             if number is None or number >= len(queue) or queue[number].guarded is None:
                 raise
-            raise StaleDataError(f"{queue[number].guarded} was changed by someone else") from None
+            raise _stale(queue[number].guarded) from None
         finally:
             _close([cursor])
-        return alone
 
 
 @dataclass(frozen=True)
@@ -341,6 +339,10 @@ def _autocommit(connection: Connection, wanted: bool) -> Iterator[None]:
             dbapi_connection.autocommit = False
         else:
             connection.invalidate()
+
+
+def _stale(guarded: str | None) -> StaleDataError:
+    return StaleDataError(f"{guarded} was changed by someone else")
 
 
 _STALE_VALUE = re.compile(re.escape(STALE) + r"(\d+):\d+")

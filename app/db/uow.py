@@ -173,14 +173,14 @@ class UnitOfWork:
         """
         self._flush(commit=False)
 
-    def _flush(self, commit: bool) -> bool:
+    def _flush(self, commit: bool) -> None:
         """`flush`; with `commit`, the last batch may commit the transaction itself (see
-        `DriverBatch.run`): True when it did."""
+        `DriverBatch.run`)."""
         written, self._written = self._written, []
         appended, self._appended = self._appended, {}
         if not written and not appended:
             self.session.flush()
-            return False
+            return
         batch = DriverBatch(self.session.connection())
         # Parents first (an instance before its tasks), as the session's flush orders them:
         # every writer takes row locks in the same order, so none deadlocks another.
@@ -199,7 +199,7 @@ class UnitOfWork:
                     batch.add(_insert_rows(model, columns, len(rows)), [_numbered(rows)])
                 else:
                     batch.add(_insert(model, columns), rows)
-        return batch.run(commit=commit and not changed)
+        batch.run(commit=commit and not changed)
 
     def _session_changed(self) -> bool:
         session = self.session

@@ -138,8 +138,8 @@ def fail(uow: UnitOfWork, instance: ProcessInstance, workflow: Any, failure: Ste
          at: Any, actor: str | None) -> list[HumanTask]:
     """Park an instance in `error` after a step that no caller waited for failed; returns its
     ready tasks."""
-    ready = steps.save(uow, instance, workflow, at, actor, status="error")
-    instance.error = failure.as_dict()
+    ready = steps.save(uow, instance, workflow, at, actor, status="error",
+                       error=failure.as_dict())
     timeline.record(uow, instance.id, "error", at, actor, element_id=failure.element_id,
                     detail=failure.as_dict())
     return ready

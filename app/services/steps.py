@@ -78,12 +78,14 @@ def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,
 
 def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at: dt.datetime,
          actor: str | None, status: str | None = None,
-         indexed: Sequence[HumanTask] | None = None) -> list[HumanTask]:
+         indexed: Sequence[HumanTask] | None = None,
+         error: dict[str, Any] | None = None) -> list[HumanTask]:
     """Write state, status, task index and subscriptions; add the events that follow from them.
 
     `indexed`, when the caller has read them already, are the instance's task index rows that
-    were ready when the step began. Returns the instance's ready tasks as they now stand, so
-    callers need not read them again.
+    were ready when the step began. `error`, with status `error`, is why the instance stopped;
+    written with the rest. Returns the instance's ready tasks as they now stand, so callers
+    need not read them again.
     """
     previous_status = instance.status
     ready_now: list[runner.ReadyTask] | None = None
@@ -100,6 +102,8 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
     }
     if new_status != "error":
         values["error"] = None
+    elif error is not None:
+        values["error"] = error
     ended = new_status in FINAL_STATUSES and previous_status not in FINAL_STATUSES
     if ended:
         values["ended_at"] = at
