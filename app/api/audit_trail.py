@@ -73,6 +73,7 @@ class RequestAudit:
         if self.written:
             return
         self.written = True
+        self.context.release_request_session()
         try:
             with self.context.lone_statement() as connection:
                 audit.insert_entry(connection, self.values(status))

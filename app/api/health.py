@@ -16,7 +16,7 @@ router = APIRouter(tags=["health"], route_class=ServiceRoute)
 @router.get("/health")
 def health(ctx: ContextDep) -> JSONResponse:
     try:
-        with ctx.engine.connect() as connection:
+        with ctx.lone_statement() as connection:  # no transaction: never waits for a writer
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError:
         return JSONResponse({"status": "unavailable", "database": "unreachable"},

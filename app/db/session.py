@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 LONE_STATEMENT = "reviewflow_lone_statement"
 """Execution option: the connection runs one statement that needs no transaction around it."""
+READS_ONLY = "reviewflow_reads_only"
+"""Execution option: the transaction only reads (on SQLite it begins DEFERRED, see `_begin`)."""
 
 
 def make_engine(url: str, sqlite_busy_timeout: float = 30.0) -> Engine:
@@ -34,11 +36,17 @@ def make_engine(url: str, sqlite_busy_timeout: float = 30.0) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
             # The driver would begin only at the first write, so the reads of one command
-            # could see different snapshots. One BEGIN per transaction gives each command a
-            # single snapshot; a write after another writer's commit then fails ("database is
-            # locked"), which the service layer turns into a 409.
-            if not connection.get_execution_options().get(LONE_STATEMENT):
-                connection.connection.driver_connection.execute("BEGIN")
+            # could see different snapshots: SQLAlchemy begins instead. A transaction that may
+            # write begins IMMEDIATE, taking SQLite's one write lock first: another writer
+            # waits for it (busy timeout) and then reads what it committed. Begun DEFERRED,
+            # two commands on different instances would both read, and the second to write
+            # would fail at once ("database is locked": its snapshot is stale), a 409 for
+            # people who were never in each other's way. Transactions that only read stay
+            # DEFERRED and take no lock.
+            options = connection.get_execution_options()
+            if not options.get(LONE_STATEMENT):
+                connection.connection.driver_connection.execute(
+                    "BEGIN" if options.get(READS_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     # Connections are recycled instead of pinged before each use: a ping costs a round trip

@@ -53,8 +53,14 @@ for _clocked in CLOCKED.values():
     _CONFIG[_clocked] = TimerConditionalEventDefinitionConverter
 _REGISTRY = BpmnWorkflowSerializer.configure(_CONFIG)
 REGISTRY = _REGISTRY
-"""The serializer registry; SpiffWorkflow's spec diff needs it to compare specs."""
-_SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
+"""The registry for specs; SpiffWorkflow's spec diff needs it to compare specs."""
+_STATE_REGISTRY = BpmnWorkflowSerializer.configure(_CONFIG)
+_STATE_REGISTRY._encoder_mode = True
+"""The registry for workflow states, always in SpiffWorkflow's encoder mode (the JSON encoder
+converts the values in task data). The mode is a flag on the registry, which SpiffWorkflow
+sets around each serialization: on a registry shared with spec conversions, one thread
+serializing a state would switch the mode under another converting or comparing specs."""
+_SERIALIZER = BpmnWorkflowSerializer(_STATE_REGISTRY)
 
 
 def spec_to_json(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> str:
@@ -75,11 +81,7 @@ def spec_from_json(text: str) -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpe
 
 
 def workflow_to_json(workflow: BpmnWorkflow) -> str:
-    _REGISTRY._encoder_mode = True
-    try:
-        dct = _SERIALIZER.to_dict(workflow)
-    finally:
-        _REGISTRY._encoder_mode = False
+    dct = _SERIALIZER.to_dict(workflow)
     dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
     return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.tokens import TokenVerifier
 from app.clock import Clock, SystemClock
-from app.db.session import LONE_STATEMENT, make_engine, make_session_factory
+from app.db.session import LONE_STATEMENT, READS_ONLY, make_engine, make_session_factory
 from app.db.uow import UnitOfWork
 from app.engine.calendar import WorkingCalendar
 from app.engine.clock_rules import EMPTY_RULES, ClockRules, load_rules
@@ -52,11 +53,17 @@ class ServiceContext:
         return UnitOfWork(self.session_factory)
 
     @contextlib.contextmanager
-    def request_session(self) -> Iterator[Session]:
+    def request_session(self, reads_only: bool) -> Iterator[Session]:
         """A session opened before a use case runs, to check the caller's token in it: the
         use case's first unit of work continues its transaction instead of opening another
-        (one connection and one transaction per request). Closed here if no unit took it."""
-        session = self.session_factory()
+        (one connection and one transaction per request). Closed here if no unit took it.
+
+        `reads_only`: the request only reads (GET). On SQLite its transaction then begins
+        deferred, taking no lock; any other request's begins by taking the write lock (see
+        `app.db.session`), held until the use case ends or `release_request_session`.
+        """
+        session = (self.session_factory(bind=self._reads_engine) if reads_only and self._sqlite
+                   else self.session_factory())
         reset = _prepared.set(session)
         try:
             yield session
@@ -65,6 +72,24 @@ class ServiceContext:
             _prepared.reset(reset)
             if not taken:
                 session.close()
+
+    def release_request_session(self) -> None:
+        """Close the request's session if no unit of work took it. Call it before writing on
+        another connection (the audit entry): on SQLite its transaction may hold the one write
+        lock, and the other connection would wait for it."""
+        session = _prepared.get()
+        if session is not None:
+            _prepared.set(None)
+            session.close()
+
+    @functools.cached_property
+    def _sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @functools.cached_property
+    def _reads_engine(self) -> Engine:
+        """The engine for transactions that only read: on SQLite they begin DEFERRED."""
+        return self.engine.execution_options(**{READS_ONLY: True})
 
     def lone_statement(self) -> Connection:
         """A connection for one read or one insert that needs no transaction around it (a

@@ -41,12 +41,15 @@ def test_a_step_bumps_lock_version_once_and_leaves_nothing_for_the_session(
 
 def test_a_row_changed_since_it_was_read_is_a_conflict(
         ctx: ServiceContext, started: instances.InstanceState) -> None:
+    # Read, then write in a later transaction: on SQLite a transaction that may write holds
+    # the write lock from its start, so nobody can change the row while it runs.
     with ctx.uow() as uow:
         instance = instances.get_row(uow, started.instance.id)
         workflow = steps.load_workflow(ctx, uow, instance)
-        with ctx.engine.begin() as other:  # someone else saves the instance meanwhile
-            other.execute(update(ProcessInstance).where(
-                ProcessInstance.id == instance.id).values(lock_version=5))
+    with ctx.engine.begin() as other:  # someone else saves the instance meanwhile
+        other.execute(update(ProcessInstance).where(
+            ProcessInstance.id == instance.id).values(lock_version=5))
+    with ctx.uow() as uow:
         steps.save(uow, instance, workflow, ctx.clock.now(), "tester")
         with pytest.raises(Conflict):
             steps.commit(uow, instance.id)
@@ -61,9 +64,10 @@ def test_a_task_completed_meanwhile_is_a_conflict(
     with ctx.uow() as uow:
         row = uow.session.get(HumanTask, task.id)
         assert row is not None
-        with ctx.engine.begin() as other:
-            other.execute(update(HumanTask).where(HumanTask.id == task.id)
-                          .values(state="cancelled"))
+    with ctx.engine.begin() as other:
+        other.execute(update(HumanTask).where(HumanTask.id == task.id)
+                      .values(state="cancelled"))
+    with ctx.uow() as uow:
         uow.write(steps.TASK_DONE_WRITER, row, {"state": "completed"})
         with pytest.raises(Conflict):
             steps.commit(uow, task.instance_id)

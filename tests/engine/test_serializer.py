@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from typing import Any
 
-from app.engine import runner
+import pytest
+
+from app.engine import runner, serializer
 from app.engine.definitions import SourceFile, parse_files
 from app.engine.serializer import spec_from_json
 from tests.conftest import FIXTURES, PROCESSES
@@ -46,3 +50,31 @@ def test_spec_json_round_trips() -> None:
     runner.run_engine(workflow)
     assert sorted(t.bpmn_id for t in runner.ready_tasks(workflow)) == ["chair_view",
                                                                         "panel_view"]
+
+
+def test_saving_a_state_never_switches_the_spec_registry_to_encoder_mode(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SpiffWorkflow keeps its encoder mode as a flag on the registry: were states saved with
+    the registry that converts and compares specs, a deployment or a migration running beside
+    a step could convert a spec in the wrong mode."""
+    switches: list[bool] = []
+
+    class Watched(type(serializer.REGISTRY)):  # type: ignore[misc]
+        @property
+        def _encoder_mode(self) -> bool:
+            return bool(self.__dict__.get("watched_mode", False))
+
+        @_encoder_mode.setter
+        def _encoder_mode(self, value: bool) -> None:
+            switches.append(value)
+            self.__dict__["watched_mode"] = value
+
+    monkeypatch.setattr(serializer.REGISTRY, "__class__", Watched)
+    _process, (spec, subprocess_specs) = demo_spec()
+    workflow = runner.create(spec, subprocess_specs, {"child_died": True})
+    runner.run_engine(workflow)
+    workflow.get_tasks()[0].data["when"] = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    state: dict[str, Any] = json.loads(runner.dump(workflow))
+    assert switches == []
+    restored = runner.load(json.dumps(state), spec, subprocess_specs)
+    assert restored.get_tasks()[0].data["when"] == dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
