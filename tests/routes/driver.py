@@ -82,6 +82,15 @@ class CaseDriver:
         assert response.status_code == expect, response.text
         return response.json()
 
+    def national_panel_consulted(self, advice: str) -> None:
+        """The case was notified to the national panel, whose advice now arrives as a message."""
+        [notice] = self.events("notification_sent")
+        assert notice["detail"]["recipient"] == "national_panel"
+        response = self.client.post("/api/v1/messages", json={
+            "name": "national_panel_advice", "business_key": self.reference,
+            "data": {"advice": advice}})
+        assert response.status_code == 200, response.text
+
     def timeline(self) -> list[dict[str, Any]]:
         response = self.client.get(f"/api/v1/cases/{self.reference}/timeline")
         assert response.status_code == 200

@@ -71,13 +71,7 @@ def test_escalation_to_a_serious_case_review_consults_the_national_panel(
     assert case["key_dates"]["decided"] == decided
     assert case["key_dates"]["escalated"] == "2026-03-20"
     assert case["key_dates"]["scr_commissioned"] == "2026-03-20"
-    [notice] = driver.events("notification_sent")
-    assert notice["detail"]["recipient"] == "national_panel"
-
-    response = client.post("/api/v1/messages", json={
-        "name": "national_panel_advice", "business_key": driver.reference,
-        "data": {"advice": "Proceed with a Serious Case Review."}})
-    assert response.status_code == 200, response.text
+    driver.national_panel_consulted("Proceed with a Serious Case Review.")
     case = driver.case()
     assert (case["status"], case["route"]) == ("in_review", "extended")
     assert driver.decisions()["national_panel_advice"]["advice"].startswith("Proceed")

@@ -17,13 +17,7 @@ def test_extended_review_scr_with_national_panel(client: TestClient) -> None:
     case = driver.case()
     assert case["status"] == "awaiting_national_panel"
     assert case["current_tasks"] == []
-    [notice] = driver.events("notification_sent")
-    assert notice["detail"]["recipient"] == "national_panel"
-
-    response = client.post("/api/v1/messages", json={
-        "name": "national_panel_advice", "business_key": driver.reference,
-        "data": {"advice": "Proceed with a Serious Case Review using the Welsh model."}})
-    assert response.status_code == 200, response.text
+    driver.national_panel_consulted("Proceed with a Serious Case Review using the Welsh model.")
     assert driver.case()["status"] == "in_review"
     assert driver.decisions()["national_panel_advice"]["advice"].startswith("Proceed")
 
