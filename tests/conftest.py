@@ -6,8 +6,10 @@ to add PostgreSQL; each test run creates its own database there and drops it aft
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +38,7 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 @pytest.fixture(scope="session")
 def _sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database that each test copies (`database_url`)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'reviewflow.db'}"
     upgrade(url)
     return url
@@ -66,17 +69,23 @@ def _postgresql_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> str:
-    """A migrated, empty database on each backend."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database on each backend. The audit log refuses to be emptied, as
+    in production: SQLite gets a fresh copy of the migrated database, and PostgreSQL's tables
+    are truncated with triggers off (replica role, which the test server's superuser may take).
+    """
     url: str = request.getfixturevalue(f"_{request.param}_url")
+    if request.param == "sqlite":
+        copy = tmp_path / "database.sqlite3"
+        with contextlib.closing(sqlite3.connect(make_url(url).database)) as template, \
+                contextlib.closing(sqlite3.connect(copy)) as fresh:
+            template.backup(fresh)
+        return f"sqlite:///{copy}"
     engine = create_engine(url)
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":  # TRUNCATE: the audit log refuses DELETE
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
 
