@@ -49,8 +49,6 @@ class ServiceRoute(APIRoute):
         else:
             endpoint = self._threaded_endpoint(endpoint)
         super().__init__(path, endpoint, **kwargs)
-        self.reads_only = self.methods <= {"GET", "HEAD"}
-        """Whether the route only reads: see `ServiceContext.request_session`."""
 
     def _threaded_endpoint(self, original: Callable[..., Any]) -> Callable[..., Any]:
         try:
@@ -87,7 +85,7 @@ class ServiceRoute(APIRoute):
                       None)
         if caller is None:
             return self._serve(original, values, values)
-        with caller.ctx.request_session(self.reads_only) as session:  # the token check reads in it
+        with caller.ctx.request_session() as session:  # the token check reads in it
             arguments = _authenticated(values, session)
             arguments.update((name, caller.ctx) for name in contexts)
             return self._serve(original, arguments, values)

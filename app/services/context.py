@@ -24,6 +24,19 @@ from app.engine.spec_cache import LRUCache, SpecCache
 from app.settings import Settings
 
 _prepared: ContextVar[Session | None] = ContextVar("reviewflow_prepared_session", default=None)
+_reads_only: ContextVar[bool] = ContextVar("reviewflow_reads_only", default=False)
+
+
+@contextlib.contextmanager
+def reads_only() -> Iterator[None]:
+    """Mark what runs inside as only reading (a GET request, a password check): on SQLite its
+    units of work begin deferred and take no lock, where any other begins by taking the one
+    write lock (see `app.db.session`)."""
+    token = _reads_only.set(True)
+    try:
+        yield
+    finally:
+        _reads_only.reset(token)
 
 
 @dataclass
@@ -50,20 +63,18 @@ class ServiceContext:
         if prepared is not None:
             _prepared.set(None)
             return UnitOfWork(self.session_factory, prepared)
-        return UnitOfWork(self.session_factory)
+        return UnitOfWork(self._current_factory())
 
     @contextlib.contextmanager
-    def request_session(self, reads_only: bool) -> Iterator[Session]:
+    def request_session(self) -> Iterator[Session]:
         """A session opened before a use case runs, to check the caller's token in it: the
         use case's first unit of work continues its transaction instead of opening another
         (one connection and one transaction per request). Closed here if no unit took it.
 
-        `reads_only`: the request only reads (GET). On SQLite its transaction then begins
-        deferred, taking no lock; any other request's begins by taking the write lock (see
-        `app.db.session`), held until the use case ends or `release_request_session`.
+        On SQLite its transaction begins by taking the write lock, held until the use case
+        ends or `release_request_session`, unless the request only reads (`reads_only`).
         """
-        session = (self.session_factory(bind=self._reads_engine) if reads_only and self._sqlite
-                   else self.session_factory())
+        session = self._current_factory()()
         reset = _prepared.set(session)
         try:
             yield session
@@ -86,10 +97,14 @@ class ServiceContext:
     def _sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    def _current_factory(self) -> sessionmaker[Session]:
+        return (self._reads_session_factory if self._sqlite and _reads_only.get()
+                else self.session_factory)
+
     @functools.cached_property
-    def _reads_engine(self) -> Engine:
-        """The engine for transactions that only read: on SQLite they begin DEFERRED."""
-        return self.engine.execution_options(**{READS_ONLY: True})
+    def _reads_session_factory(self) -> sessionmaker[Session]:
+        """Sessions whose transactions only read: on SQLite they begin DEFERRED."""
+        return make_session_factory(self.engine.execution_options(**{READS_ONLY: True}))
 
     def lone_statement(self) -> Connection:
         """A connection for one read or one insert that needs no transaction around it (a

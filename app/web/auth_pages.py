@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import users
-from app.services.context import ServiceContext
+from app.services.context import ServiceContext, reads_only
 from app.web.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -45,10 +45,13 @@ async def login(request: Request, name: Annotated[str, Form()] = "",
     ctx: ServiceContext = request.app.state.context
 
     def attempt() -> str | None:
-        with ctx.uow() as uow:
+        # argon2 takes a good part of a second: the check only reads, so that on SQLite it
+        # holds no lock meanwhile; the login session is written after it.
+        with reads_only(), ctx.uow() as uow:
             user = users.check_password(uow.session, name.strip(), password)
-            if user is None:
-                return None
+        if user is None:
+            return None
+        with ctx.uow() as uow:
             session_id, _csrf = users.open_session(uow.session, user, ctx.clock.now())
             uow.commit()
             return session_id

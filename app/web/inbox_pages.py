@@ -95,16 +95,18 @@ async def task_action(request: Request, user: UserDep, task_id: str) -> Response
         await run_in_threadpool(tasks.save_draft, ctx, user.principal, task_id, draft)
         if action == "save":
             return RedirectResponse(f"{back}?notice=saved", status_code=303)
-        return _task_page(request, user, task_id, draft, [])
+        return await run_in_threadpool(_task_page, request, user, task_id, draft, [])
     data = parse_form(schema, form.multi_items())
     try:
         await run_in_threadpool(tasks.complete, ctx, user.principal, task_id, data)
     except Invalid as invalid:
         errors = invalid.detail.get("errors") or [{"field": "(form)",
                                                    "message": invalid.message}]
-        return _task_page(request, user, task_id, data, errors, status=422)
+        return await run_in_threadpool(_task_page, request, user, task_id, data, errors,
+                                       status=422)
     except StepError as failed:
-        return _task_page(request, user, task_id, data,
-                          [{"field": "(form)", "message": failed.message}], status=422)
+        return await run_in_threadpool(_task_page, request, user, task_id, data,
+                                       [{"field": "(form)", "message": failed.message}],
+                                       status=422)
     target = f"/ui/cases/{detail.task.business_key}" if detail.task.business_key else "/ui/inbox"
     return RedirectResponse(f"{target}?notice=submitted", status_code=303)

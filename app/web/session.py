@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import users
 from app.auth.principal import Principal
 from app.auth.secrets import new_csrf_token
-from app.services.context import ServiceContext
+from app.services.context import ServiceContext, reads_only
 
 SESSION_COOKIE = "rf_session"
 LOGIN_CSRF_COOKIE = "rf_login_csrf"
@@ -38,7 +38,7 @@ async def page_user(request: Request) -> PageUser:
         raise LoginRequired
 
     def find() -> PageUser | None:
-        with ctx.uow() as uow:
+        with reads_only(), ctx.uow() as uow:
             found = users.find_session(uow.session, session_id, ctx.clock.now())
             if found is None:
                 return None

@@ -1,16 +1,21 @@
 """SQLite's one write lock: a transaction that may write takes it when it begins, one that only
-reads takes none (see `app.db.session`)."""
+reads (a GET request, a password check) takes none (see `app.db.session`)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.auth import users
 from app.db.models import ApiToken
-from app.services.context import ServiceContext
+from app.main import create_app
+from app.services.context import ServiceContext, reads_only
+from app.web.session import LOGIN_CSRF_COOKIE
 
 
 @pytest.fixture
@@ -24,7 +29,7 @@ def sqlite_ctx(ctx: ServiceContext) -> ServiceContext:
 def other_writer(sqlite_ctx: ServiceContext) -> Iterator[sqlite3.Connection]:
     """Another connection to the same file that gives up at once when the lock is taken."""
     connection = sqlite3.connect(str(sqlite_ctx.engine.url.database), timeout=0,
-                                 isolation_level=None)
+                                 isolation_level=None, check_same_thread=False)
     yield connection
     connection.close()
 
@@ -50,12 +55,14 @@ def test_a_unit_of_work_takes_the_write_lock_at_its_first_read(
 
 def test_a_read_only_request_takes_no_lock(sqlite_ctx: ServiceContext,
                                            other_writer: sqlite3.Connection) -> None:
-    with sqlite_ctx.request_session(reads_only=True) as session:
-        assert session is not None
+    with reads_only(), sqlite_ctx.request_session() as session:
         session.scalars(select(ApiToken)).all()
         assert lock_is_free(other_writer)
         with sqlite_ctx.uow() as uow:  # the use case continues the request's transaction
             assert uow.session is session
+            uow.session.scalars(select(ApiToken)).all()
+            assert lock_is_free(other_writer)
+        with sqlite_ctx.uow() as uow:  # and any unit of work after it only reads too
             uow.session.scalars(select(ApiToken)).all()
             assert lock_is_free(other_writer)
 
@@ -64,7 +71,7 @@ def test_a_write_request_holds_the_lock_from_its_token_check_until_released(
         sqlite_ctx: ServiceContext, other_writer: sqlite3.Connection) -> None:
     """The audit entry is written on another connection: the request's untaken session must
     let go of the lock first, or the entry would wait for it (for the whole busy timeout)."""
-    with sqlite_ctx.request_session(reads_only=False) as session:
+    with sqlite_ctx.request_session() as session:
         session.scalars(select(ApiToken)).all()  # the token check
         assert not lock_is_free(other_writer)
         sqlite_ctx.release_request_session()
@@ -72,3 +79,32 @@ def test_a_write_request_holds_the_lock_from_its_token_check_until_released(
         with sqlite_ctx.uow() as uow:  # a later unit of work opens a session of its own
             assert uow.session is not session
     assert lock_is_free(other_writer)
+
+
+def test_get_requests_and_password_checks_leave_the_lock_to_writers(
+        sqlite_ctx: ServiceContext, other_writer: sqlite3.Connection,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password check runs argon2 for a good part of a second: holding the write lock
+    meanwhile, failed logins alone could keep every step waiting."""
+    with sqlite_ctx.uow() as uow:
+        users.create(uow.session, "a.chair", "the right password", ["chair"], None,
+                     sqlite_ctx.clock.now())
+        uow.commit()
+    lock_during_check: list[bool] = []
+    verify = users.verify_secret
+
+    def watched_verify(*args: Any) -> bool:
+        lock_during_check.append(lock_is_free(other_writer))
+        return verify(*args)
+
+    monkeypatch.setattr(users, "verify_secret", watched_verify)
+    with TestClient(create_app(context=sqlite_ctx), base_url="https://testserver") as browser:
+        page = browser.get("/ui/login")
+        assert page.status_code == 200
+        token = browser.cookies[LOGIN_CSRF_COOKIE]
+        for password, status in (("wrong", 401), ("the right password", 303)):
+            response = browser.post("/ui/login", follow_redirects=False, data={
+                "name": "a.chair", "password": password, "csrf_token": token})
+            assert response.status_code == status
+        assert browser.get("/ui/inbox").status_code == 200
+    assert lock_during_check == [True, True]

@@ -17,6 +17,7 @@ def test_extended_review_scr_with_national_panel(client: TestClient) -> None:
     case = driver.case()
     assert case["status"] == "awaiting_national_panel"
     assert case["current_tasks"] == []
+    assert case["key_dates"]["scr_commissioned"] == case["key_dates"]["decided"]
     driver.national_panel_consulted("Proceed with a Serious Case Review using the Welsh model.")
     assert driver.case()["status"] == "in_review"
     assert driver.decisions()["national_panel_advice"]["advice"].startswith("Proceed")
