@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.auth import users
+from app.auth.tokens import TokenVerifier
 from app.db.models import ApiToken
 from app.main import create_app
 from app.services.context import ServiceContext, reads_only
 from app.web.session import LOGIN_CSRF_COOKIE
+from tests.conftest import token_for
 
 
 @pytest.fixture
@@ -108,3 +110,25 @@ def test_get_requests_and_password_checks_leave_the_lock_to_writers(
             assert response.status_code == status
         assert browser.get("/ui/inbox").status_code == 200
     assert lock_during_check == [True, True]
+
+
+def test_through_the_api_a_get_reads_without_the_lock_and_a_post_takes_it(
+        sqlite_ctx: ServiceContext, other_writer: sqlite3.Connection,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen right after each request's token check, which is its transaction's first read."""
+    lock_after_token_check: list[bool] = []
+    authenticate = TokenVerifier.authenticate
+
+    def watched(self: TokenVerifier, *args: Any) -> Any:
+        principal = authenticate(self, *args)
+        lock_after_token_check.append(lock_is_free(other_writer))
+        return principal
+
+    token = token_for(sqlite_ctx, "board_manager")
+    with TestClient(create_app(context=sqlite_ctx),
+                    headers={"Authorization": f"Bearer {token}"}) as api:
+        api.get("/api/v1/tasks")  # the first use checks the secret with argon2, on its own
+        monkeypatch.setattr(TokenVerifier, "authenticate", watched)
+        assert api.get("/api/v1/tasks").status_code == 200
+        assert api.post("/api/v1/instances", json={"process_key": "none"}).status_code == 404
+    assert lock_after_token_check == [True, False]
