@@ -142,6 +142,39 @@ def machine_load() -> str:
     return f"{os.cpu_count()} CPUs, load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
+def process_cpu_seconds(pid: int | str, ended_children: bool = False) -> float | None:
+    """CPU seconds (user + system) used so far by a local process, from Linux's /proc, with
+    those of its ended children when asked; None when it cannot be read (another system, or the
+    process ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = sum(int(value) for value in fields[11:15 if ended_children else 13])
+    except (OSError, ValueError, IndexError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_server_cpu() -> float | None:
+    """CPU seconds used so far by the PostgreSQL server's processes on this machine, or None when
+    none can be read. With the server on the same machine, a benchmark can tell the database
+    server's work from its own process's. Backends that ended count through the postmaster,
+    which waited for them."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    seconds = [process_cpu_seconds(entry.name, ended_children=True) for entry in proc.iterdir()
+               if entry.name.isdigit() and _process_name(entry) == "postgres"]
+    known = [value for value in seconds if value is not None]
+    return sum(known) if known else None
+
+
+def _process_name(entry: Path) -> str | None:
+    try:
+        return (entry / "comm").read_text().strip()
+    except OSError:  # the process ended meanwhile, or is not ours to read
+        return None
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """The nearest-rank percentile (pct in 0..100) of a non-empty sequence."""
     ordered = sorted(values)

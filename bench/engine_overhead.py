@@ -31,10 +31,14 @@ see the same machine state:
   `tasks.complete`) by a principal with the same roles, on a database of its own; this splits
   the API's cost into database+engine work and HTTP/authentication/audit work.
 
-Throughput is in cases per second for every runner. Target: API/raw >= 0.33, i.e. the service
-may be at most three times slower than bare SpiffWorkflow with full serialization. It runs on
-SQLite (a temporary file) and on PostgreSQL (a temporary `reviewflow_bench_<random>` database,
-dropped at the end; skipped with a note when the server cannot be reached).
+Throughput is in cases per second for every runner. Where each runner's time went is printed
+too: CPU in this process (all its threads) and, on PostgreSQL, CPU in the server's processes on
+this machine; the rest of the wall time was spent waiting.
+
+Target: API/raw >= 0.33, i.e. the service may be at most three times slower than bare
+SpiffWorkflow with full serialization. It runs on SQLite (a temporary file) and on PostgreSQL (a
+temporary `reviewflow_bench_<random>` database, dropped at the end; skipped with a note when the
+server cannot be reached).
 
     .venv/bin/python bench/engine_overhead.py [--cases 200] [--postgres-url URL]
 """
@@ -59,6 +63,7 @@ from _support import (
     PROCESSES,
     Requester,
     api_token,
+    database_server_cpu,
     deployed_context,
     machine_load,
     open_client,
@@ -218,6 +223,10 @@ class Timing:
     cases: int = 0
     seconds: float = 0.0
     per_round: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    """CPU time of this process (all its threads) while the runner played."""
+    server_cpu_seconds: float | None = None
+    """CPU time of the PostgreSQL server's processes meanwhile, when they can be read."""
 
     @property
     def cases_per_second(self) -> float:
@@ -228,11 +237,27 @@ class Timing:
         return 1000 * self.seconds / self.cases if self.cases else 0.0
 
 
-async def run_cases(runner: Runner, count: int) -> float:
+@dataclass(frozen=True)
+class Spent:
+    """What playing some cases cost: wall time, this process's CPU and the database server's."""
+
+    seconds: float
+    cpu_seconds: float
+    server_cpu_seconds: float | None
+
+
+async def run_cases(runner: Runner, count: int) -> Spent:
     gc.collect()
+    server_before = database_server_cpu()
+    cpu_before = time.process_time()
     started = time.perf_counter()
     await runner.play(count)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
+    server_after = database_server_cpu()
+    server = (server_after - server_before
+              if server_before is not None and server_after is not None else None)
+    return Spent(seconds, cpu, server)
 
 
 async def measure(runners: list[Runner], cases: int, rounds: int) -> dict[str, Timing]:
@@ -243,11 +268,15 @@ async def measure(runners: list[Runner], cases: int, rounds: int) -> dict[str, T
         count = cases // rounds + (1 if number < cases % rounds else 0)
         shift = number % len(runners)  # rotate who goes first in each round
         for runner in runners[shift:] + runners[:shift]:
-            seconds = await run_cases(runner, count)
+            spent = await run_cases(runner, count)
             timing = timings[runner.name]
             timing.cases += count
-            timing.seconds += seconds
-            timing.per_round.append(count / seconds)
+            timing.seconds += spent.seconds
+            timing.cpu_seconds += spent.cpu_seconds
+            if spent.server_cpu_seconds is not None:
+                timing.server_cpu_seconds = ((timing.server_cpu_seconds or 0.0)
+                                             + spent.server_cpu_seconds)
+            timing.per_round.append(count / spent.seconds)
     return timings
 
 
@@ -376,6 +405,7 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
             f"(median {statistics.median(t.per_round):.1f})"
             for name, t in result.timings.items())
         print(f"{result.backend} cases/s per round: {spread}")
+        print(f"{result.backend} CPU per case: {cpu_split(result)}")
         if result.trips is not None and result.trips.cases:
             statements, transactions = result.trips.per_case()
             print(f"{result.backend} API database work per case: {statements:.1f} statements "
@@ -398,6 +428,21 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
             if with_httpx(args):
                 line += f" (through httpx: {result.ratio_of(HTTPX):.3f}, for information)"
             print(line)
+
+
+def cpu_split(result: Result) -> str:
+    """Where each runner's time per case went: CPU in this process, CPU in the database server
+    (PostgreSQL on this machine; SQLite works inside this process), and the rest waiting."""
+    assert result.timings is not None
+    parts = []
+    for name, timing in result.timings.items():
+        wall, cpu = timing.ms_per_case, 1000 * timing.cpu_seconds / timing.cases
+        text = f"{name} {cpu:.2f} ms in this process"
+        server = timing.server_cpu_seconds
+        if result.backend == "postgresql" and server is not None and name != "raw":
+            text += f" + {1000 * server / timing.cases:.2f} ms in the server"
+        parts.append(f"{text} (of {wall:.2f} ms)")
+    return "; ".join(parts)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -44,7 +44,6 @@ import cProfile
 import datetime as dt
 import io
 import multiprocessing
-import os
 import pstats
 import sys
 import threading
@@ -56,7 +55,13 @@ from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
 
-from _support import DEFAULT_POSTGRES_URL, machine_load, postgres_database, postgres_problem
+from _support import (
+    DEFAULT_POSTGRES_URL,
+    machine_load,
+    postgres_database,
+    postgres_problem,
+    process_cpu_seconds,
+)
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.pool import NullPool
 
@@ -234,15 +239,6 @@ def fire_all(url: str) -> tuple[int, int]:
         ctx.close()
 
 
-def backend_cpu_seconds(pid: int) -> float | None:
-    """CPU seconds (user + system) used so far by a local process, from /proc; None if unknown."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def worker(number: int, url: str, ready: Any, go: EventType, results: Any) -> None:
     """One worker process: connect, say ready, wait for the start signal, fire until none due.
 
@@ -255,7 +251,7 @@ def worker(number: int, url: str, ready: Any, go: EventType, results: Any) -> No
             backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
         ready.put(number)
         go.wait()
-        backend_before = backend_cpu_seconds(backend)
+        backend_before = process_cpu_seconds(backend)
         cpu_before = time.process_time()
         began = time.monotonic()
         fired = 0
@@ -265,7 +261,7 @@ def worker(number: int, url: str, ready: Any, go: EventType, results: Any) -> No
         cpu = time.process_time() - cpu_before
         with ctx.engine.connect() as conn:
             same_backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == backend
-        backend_after = backend_cpu_seconds(backend)
+        backend_after = process_cpu_seconds(backend)
         backend_cpu = (backend_after - backend_before
                        if same_backend and backend_before is not None
                        and backend_after is not None else None)
