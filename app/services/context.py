@@ -112,9 +112,9 @@ class ServiceContext:
         instead of three (BEGIN, the statement, COMMIT). Use it as a context manager and call
         `commit()` after a write (SQLite still runs a transaction)."""
         connection = self.engine.connect()
-        if self.engine.dialect.name == "postgresql":
-            return connection.execution_options(isolation_level="AUTOCOMMIT")
-        return connection.execution_options(**{LONE_STATEMENT: True})
+        if self._sqlite:
+            return connection.execution_options(**{LONE_STATEMENT: True})
+        return connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def close(self) -> None:
         self.engine.dispose()
