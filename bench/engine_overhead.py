@@ -226,7 +226,7 @@ class Timing:
     cpu_seconds: float = 0.0
     """CPU time of this process (all its threads) while the runner played."""
     server_cpu_seconds: float | None = None
-    """CPU time of the PostgreSQL server's processes meanwhile, when they can be read."""
+    """CPU time of the PostgreSQL server's processes meanwhile, when watched and readable."""
 
     @property
     def cases_per_second(self) -> float:
@@ -246,29 +246,33 @@ class Spent:
     server_cpu_seconds: float | None
 
 
-async def run_cases(runner: Runner, count: int) -> Spent:
+async def run_cases(runner: Runner, count: int, watch_server: bool = False) -> Spent:
+    """Play `count` cases; with `watch_server`, also read the PostgreSQL server's CPU time."""
     gc.collect()
-    server_before = database_server_cpu()
+    server_before = database_server_cpu() if watch_server else None
     cpu_before = time.process_time()
     started = time.perf_counter()
     await runner.play(count)
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_before
-    server_after = database_server_cpu()
+    server_after = database_server_cpu() if watch_server else None
     server = (server_after - server_before
               if server_before is not None and server_after is not None else None)
     return Spent(seconds, cpu, server)
 
 
-async def measure(runners: list[Runner], cases: int, rounds: int) -> dict[str, Timing]:
-    """Play `cases` cases with every runner, interleaved over `rounds` rounds."""
+async def measure(runners: list[Runner], cases: int, rounds: int,
+                  watch_server: bool = False) -> dict[str, Timing]:
+    """Play `cases` cases with every runner, interleaved over `rounds` rounds; with
+    `watch_server`, note the PostgreSQL server's CPU time for the runners using a database."""
     timings = {runner.name: Timing() for runner in runners}
     rounds = max(1, min(rounds, cases))
     for number in range(rounds):
         count = cases // rounds + (1 if number < cases % rounds else 0)
         shift = number % len(runners)  # rotate who goes first in each round
         for runner in runners[shift:] + runners[:shift]:
-            spent = await run_cases(runner, count)
+            spent = await run_cases(runner, count,
+                                    watch_server and not isinstance(runner, RawRunner))
             timing = timings[runner.name]
             timing.cases += count
             timing.seconds += spent.seconds
@@ -364,7 +368,9 @@ async def run_backend(backend: str,
                   f"{args.cases} cases per runner in {args.rounds} interleaved rounds ...",
                   flush=True)
             trips = await warm_up(runners, args.warmup, api_ctx.engine)
-            return Result(backend, await measure(runners, args.cases, args.rounds), trips)
+            timings = await measure(runners, args.cases, args.rounds,
+                                    watch_server=backend == "postgresql")
+            return Result(backend, timings, trips)
 
 
 def with_httpx(args: argparse.Namespace) -> bool:
@@ -438,9 +444,8 @@ def cpu_split(result: Result) -> str:
     for name, timing in result.timings.items():
         wall, cpu = timing.ms_per_case, 1000 * timing.cpu_seconds / timing.cases
         text = f"{name} {cpu:.2f} ms in this process"
-        server = timing.server_cpu_seconds
-        if result.backend == "postgresql" and server is not None and name != "raw":
-            text += f" + {1000 * server / timing.cases:.2f} ms in the server"
+        if timing.server_cpu_seconds is not None:
+            text += f" + {1000 * timing.server_cpu_seconds / timing.cases:.2f} ms in the server"
         parts.append(f"{text} (of {wall:.2f} ms)")
     return "; ".join(parts)
 
