@@ -30,6 +30,15 @@ see the same machine state:
 * service (for information): the same use cases called directly (`instances.start`,
   `tasks.complete`) by a principal with the same roles, on a database of its own; this splits
   the API's cost into database+engine work and HTTP/authentication/audit work.
+* engine (for information): Reviewflow's engine layer alone (`app.engine.runner`), doing for
+  each step what the service does without a database: create or load the workflow (specs from
+  the deployed version, the sandboxed script engine), run it, list its ready tasks and dump its
+  state.
+* floor (for information): what the stack costs before any of Reviewflow's own work, on a
+  database of its own: a minimal FastAPI app answering the same three requests, each reading a
+  token and a state and writing a state with the bare driver (`stack_floor.py`). The table
+  shows how much of the target's budget (3 x raw) it takes, and what is left for the engine and
+  the service layer.
 
 Throughput is in cases per second for every runner. Where each runner's time went is printed
 too: CPU in this process (all its threads) and, on PostgreSQL, CPU in the server's processes on
@@ -49,11 +58,10 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -72,23 +80,31 @@ from _support import (
     principal,
     sqlite_database,
 )
+from overhead_report import (
+    HTTPX,
+    Result,
+    RoundTrips,
+    Timing,
+    print_table,
+    with_httpx,
+)
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import Engine, event
+from stack_floor import FloorRunner
 
+from app.engine import runner as engine
 from app.main import create_app
-from app.services import instances, tasks
+from app.services import deployments, instances, steps, tasks
 from app.services.context import ServiceContext
 
 PROCESS_KEY = "demo_triage"
 START_DATA: dict[str, Any] = {"child_died": False, "seriously_harmed": True}
 SCREEN_DATA: dict[str, Any] = {"review_needed": True, "reason": "x"}
 ENDORSE_DATA: dict[str, Any] = {"endorsed": True}
-TARGET_RATIO = 0.33
-HTTPX = "API/httpx"
 CALLER_ROLES = ("board_manager", "panel_member", "chair")  # start, screen, endorse
 
 
@@ -215,26 +231,45 @@ class ServiceRunner:
             self.case()
 
 
-Runner = RawRunner | ApiRunner | ServiceRunner
+class EngineRunner:
+    """Reviewflow's engine layer without a database: what the service's engine work costs."""
+
+    name = "engine"
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        with ctx.uow() as uow:
+            version = deployments.latest_ref(uow, PROCESS_KEY)
+            self.spec, self.subprocess_specs = steps.spec_bundle(ctx, uow, version.id)
+        self.env = ctx.engine_env
+
+    def _step(self, state: str, ready: list[engine.ReadyTask], bpmn_id: str,
+              data: dict[str, Any]) -> tuple[str, list[engine.ReadyTask], BpmnWorkflow]:
+        """Complete the ready task `bpmn_id` (known from the last step, as the service knows it
+        from its task index) in the saved `state`; the new state and ready tasks."""
+        if len(ready) != 1 or ready[0].bpmn_id != bpmn_id:
+            raise RuntimeError(f"engine: expected {bpmn_id} to be ready, found "
+                               f"{[task.bpmn_id for task in ready]}")
+        workflow = engine.load(state, self.spec, self.subprocess_specs, self.env)
+        engine.complete_task(workflow, ready[0].id, data)
+        _status, ready = engine.status_and_ready(workflow)
+        return engine.dump(workflow), ready, workflow
+
+    def case(self) -> None:
+        workflow = engine.create(self.spec, self.subprocess_specs, START_DATA, self.env)
+        engine.run_engine(workflow)
+        _status, ready = engine.status_and_ready(workflow)
+        state = engine.dump(workflow)
+        state, ready, workflow = self._step(state, ready, "screen_referral", SCREEN_DATA)
+        state, ready, workflow = self._step(state, ready, "endorse_review", ENDORSE_DATA)
+        if engine.data(workflow).get("decision") != "review":
+            raise RuntimeError("engine: the case did not end with decision == 'review'")
+
+    async def play(self, count: int) -> None:
+        for _ in range(count):
+            self.case()
 
 
-@dataclass
-class Timing:
-    cases: int = 0
-    seconds: float = 0.0
-    per_round: list[float] = field(default_factory=list)
-    cpu_seconds: float = 0.0
-    """CPU time of this process (all its threads) while the runner played."""
-    server_cpu_seconds: float | None = None
-    """CPU time of the PostgreSQL server's processes meanwhile, when watched and readable."""
-
-    @property
-    def cases_per_second(self) -> float:
-        return self.cases / self.seconds if self.seconds else 0.0
-
-    @property
-    def ms_per_case(self) -> float:
-        return 1000 * self.seconds / self.cases if self.cases else 0.0
+Runner = RawRunner | ApiRunner | ServiceRunner | EngineRunner | FloorRunner
 
 
 @dataclass(frozen=True)
@@ -284,20 +319,6 @@ async def measure(runners: list[Runner], cases: int, rounds: int,
     return timings
 
 
-@dataclass
-class RoundTrips:
-    """What one API case asks of the database, counted during the warm-up."""
-
-    statements: int = 0
-    transactions: int = 0
-    cases: int = 0
-
-    def per_case(self) -> tuple[float, float]:
-        if not self.cases:
-            return 0.0, 0.0
-        return self.statements / self.cases, self.transactions / self.cases
-
-
 async def warm_up(runners: list[Runner], warmup: int, api_engine: Engine) -> RoundTrips:
     """Play unmeasured cases; count the API's statements and transactions while doing so."""
     trips = RoundTrips()
@@ -325,29 +346,13 @@ async def warm_up(runners: list[Runner], warmup: int, api_engine: Engine) -> Rou
     return trips
 
 
-@dataclass
-class Result:
-    backend: str
-    timings: dict[str, Timing] | None = None
-    trips: RoundTrips | None = None
-    note: str = ""
-
-    @property
-    def ratio(self) -> float:
-        return self.ratio_of("API")
-
-    def ratio_of(self, runner: str) -> float:
-        assert self.timings is not None
-        return self.timings[runner].cases_per_second / self.timings["raw"].cases_per_second
-
-
 async def run_backend(backend: str,
                       new_database: Callable[[], contextlib.AbstractContextManager[str]],
                       raw: RawRunner, args: argparse.Namespace) -> Result:
     """Measure raw, API (and service) side by side on one backend.
 
-    The API and the service runner each get a database of their own, migrated and deployed the
-    same way, so neither reads the other's rows.
+    The API, the service and the floor runner each get a database of their own, migrated the
+    same way (and, but for the floor's, deployed), so none reads another's rows.
     """
     with contextlib.ExitStack() as stack:
         api_ctx = stack.enter_context(deployed_context(stack.enter_context(new_database())))
@@ -356,6 +361,11 @@ async def run_backend(backend: str,
             service_ctx = stack.enter_context(
                 deployed_context(stack.enter_context(new_database())))
             runners.append(ServiceRunner(service_ctx))
+        if not args.no_floor:
+            runners.append(EngineRunner(api_ctx))
+            floor = FloorRunner(stack.enter_context(new_database()))
+            stack.callback(floor.close)
+            runners.append(floor)
         app = create_app(context=api_ctx)
         token = api_token(api_ctx, "bench-api", *CALLER_ROLES)
         async with contextlib.AsyncExitStack() as clients:
@@ -371,83 +381,6 @@ async def run_backend(backend: str,
             timings = await measure(runners, args.cases, args.rounds,
                                     watch_server=backend == "postgresql")
             return Result(backend, timings, trips)
-
-
-def with_httpx(args: argparse.Namespace) -> bool:
-    """Whether the API is also measured through httpx's client, for information."""
-    return args.client != "httpx" and not args.no_httpx
-
-
-def print_table(results: list[Result], args: argparse.Namespace) -> None:
-    names = (["raw", "API"] + ([HTTPX] if with_httpx(args) else [])
-             + ([] if args.no_service else ["service"]))
-    print()
-    print(f"Engine overhead: {args.cases} measured cases per runner and backend, after "
-          f"{args.warmup} warm-up cases; API client: {args.client}")
-    print("1 case = start demo_triage + complete 'Screen the referral' + complete the chair's "
-          "task (3 persisted steps)")
-    print()
-    header = f"{'backend':<11}" + "".join(f"{name + ' cases/s':>19}" for name in names)
-    header += f"{'raw ms/case':>13}{'API ms/case':>13}{'API/raw':>9}  result"
-    print(header)
-    print("-" * len(header))
-    for result in results:
-        if result.timings is None:
-            print(f"{result.backend:<11}  skipped: {result.note}")
-            continue
-        timings = result.timings
-        line = f"{result.backend:<11}" + "".join(
-            f"{timings[name].cases_per_second:>19.1f}" for name in names)
-        verdict = "PASS" if result.ratio >= TARGET_RATIO else "MISS"
-        line += (f"{timings['raw'].ms_per_case:>13.2f}{timings['API'].ms_per_case:>13.2f}"
-                 f"{result.ratio:>9.3f}  {verdict}")
-        print(line)
-    print()
-    for result in results:
-        if result.timings is None:
-            continue
-        spread = "; ".join(
-            f"{name} {min(t.per_round):.1f}..{max(t.per_round):.1f} "
-            f"(median {statistics.median(t.per_round):.1f})"
-            for name, t in result.timings.items())
-        print(f"{result.backend} cases/s per round: {spread}")
-        print(f"{result.backend} CPU per case: {cpu_split(result)}")
-        if result.trips is not None and result.trips.cases:
-            statements, transactions = result.trips.per_case()
-            print(f"{result.backend} API database work per case: {statements:.1f} statements "
-                  f"sent to the driver, in {transactions:.1f} transactions")
-    if with_httpx(args):
-        print(f"{HTTPX} = the same API and database called through httpx's AsyncClient, whose "
-              "own request building and response reading the service never pays (for "
-              "information; not part of the target)")
-    if not args.no_service:
-        print("service = the same use cases called without HTTP (for information; not part of "
-              "the target)")
-    print()
-    print(f"target: ratio >= {TARGET_RATIO}")
-    for result in results:
-        if result.timings is None:
-            print(f"  {result.backend}: SKIPPED ({result.note})")
-        else:
-            verdict = "PASS" if result.ratio >= TARGET_RATIO else "MISS"
-            line = f"  {result.backend}: API/raw = {result.ratio:.3f} -> {verdict}"
-            if with_httpx(args):
-                line += f" (through httpx: {result.ratio_of(HTTPX):.3f}, for information)"
-            print(line)
-
-
-def cpu_split(result: Result) -> str:
-    """Where each runner's time per case went: CPU in this process, CPU in the database server
-    (PostgreSQL on this machine; SQLite works inside this process), and the rest waiting."""
-    assert result.timings is not None
-    parts = []
-    for name, timing in result.timings.items():
-        wall, cpu = timing.ms_per_case, 1000 * timing.cpu_seconds / timing.cases
-        text = f"{name} {cpu:.2f} ms in this process"
-        if timing.server_cpu_seconds is not None:
-            text += f" + {1000 * timing.server_cpu_seconds / timing.cases:.2f} ms in the server"
-        parts.append(f"{text} (of {wall:.2f} ms)")
-    return "; ".join(parts)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -472,6 +405,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "httpx's client")
     parser.add_argument("--no-service", action="store_true",
                         help="leave out the informational service-layer runner")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="leave out the informational runners that split the API's cost: "
+                             "the engine layer alone and the stack's floor")
     args = parser.parse_args(argv)
     if args.cases < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--cases and --rounds must be at least 1, --warmup at least 0")
