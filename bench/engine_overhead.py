@@ -306,8 +306,8 @@ async def measure(runners: list[Runner], cases: int, rounds: int,
         count = cases // rounds + (1 if number < cases % rounds else 0)
         shift = number % len(runners)  # rotate who goes first in each round
         for runner in runners[shift:] + runners[:shift]:
-            spent = await run_cases(runner, count,
-                                    watch_server and not isinstance(runner, RawRunner))
+            uses_database = not isinstance(runner, RawRunner | EngineRunner)
+            spent = await run_cases(runner, count, watch_server and uses_database)
             timing = timings[runner.name]
             timing.cases += count
             timing.seconds += spent.seconds
