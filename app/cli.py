@@ -127,16 +127,18 @@ def token_create(
     import datetime as dt
 
     from app.auth import tokens
+    from app.services import agencies
     from app.services.context import build_context
 
     context = build_context(get_settings())
     try:
+        agencies.check_for_account(context.settings.agencies_file, agency)
         now = context.clock.now()
         expires = now + dt.timedelta(days=expires_days) if expires_days else None
         with context.uow() as uow:
             token = tokens.create(uow.session, name, _roles(roles), agency, now, expires)
             uow.commit()
-    except ValueError as error:
+    except ValueError as error:  # an agency outside the register too (RegisterError)
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     finally:
@@ -169,10 +171,12 @@ def user_create(
 ) -> None:
     """Create a person who logs in to the inbox."""
     from app.auth import users
+    from app.services import agencies
     from app.services.context import build_context
 
     context = build_context(get_settings())
     try:
+        agencies.check_for_account(context.settings.agencies_file, agency)
         with context.uow() as uow:
             users.create(uow.session, name, password, _roles(roles), agency, context.clock.now())
             uow.commit()

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.api import (
+    agencies,
     audit,
     audit_trail,
     briefings,
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None,
     web_errors.install(app)
     # Routes are matched in order: the API's come first, as agency systems call it most.
     for module in (tasks, instances, messages, cases, health, deployments, definitions,
-                   decisions, audit, briefings, reports, learning):
+                   decisions, audit, briefings, reports, learning, agencies):
         app.include_router(module.router)
     for page_module in (auth_pages, inbox_pages, case_pages, referral_pages):
         app.include_router(page_module.router)

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         """The statutory clocks and commissioning deadlines the routes read."""
         return self.processes_dir / "clocks.json"
 
+    @property
+    def agencies_file(self) -> Path:
+        """The Board's agency register: every agency field takes an id from it."""
+        return self.processes_dir / "agencies.json"
+
 
 @lru_cache
 def get_settings() -> Settings:

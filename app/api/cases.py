@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import EventPublic
 from app.api.routing import ServiceRoute, step_command
-from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, TaskSummary
+from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, ReasonText, TaskSummary
 from app.auth import policy
 from app.auth.principal import Principal
 from app.services import cases, deadlines
@@ -27,7 +27,8 @@ ReferencePath = Path(min_length=1, max_length=20, description="The case referenc
 
 
 class ReferralFacts(BaseModel):
-    """The incident facts the grading matrix reads; a missing fact means false or none."""
+    """The incident facts the grading matrix reads; a missing fact means false or none, except
+    `interagency_concern`, which means not yet known (never "no concerns")."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,7 +48,12 @@ class ReferralFacts(BaseModel):
     known_to_services: bool = False
     minor_injury: bool = False
     good_practice: bool = False
-    interagency_concern: Literal["none", "curiosity", "concern"] = "none"
+    interagency_concern: Literal["not_known", "none", "curiosity", "concern"] = Field(
+        "not_known", description=(
+            "Concern about how the agencies worked together. With abuse or neglect and serious "
+            "harm, 'not_known' (the default: a missing answer is not 'no concerns') and "
+            "'concern' grade catastrophic (r5(2)(b)(ii): an SCR unless it is clear there are no "
+            "concerns); only 'none' lowers it; 'curiosity' is severe."))
     compliance_failure: Literal["none", "minor", "internal", "professional", "statutory"] = "none"
 
 
@@ -89,9 +95,21 @@ class CasePublic(BaseModel):
     key_dates: dict[str, Any]
     outcome: dict[str, Any]
     referral_instance_id: str | None
+    notify: list[str] = Field(default_factory=list, description=(
+        "Who must be told of the case: the grading matrix's Reputation column (publication, "
+        "media_coverage, political_questions, annual_report, single_agency_governance)"))
+    scr_held: bool | None = Field(None, description=(
+        "For a statutory case: true once a Serious Case Review is decided, false when the chair "
+        "decided not to hold one (see scr_not_held_reason); null otherwise"))
+    scr_not_held_reason: str | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
     closed_at: dt.datetime | None
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _no_audiences(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 class CaseDetail(CasePublic):
@@ -110,7 +128,9 @@ class DeadlinePublic(BaseModel):
     kind: str = Field(description="deadline, or minimum (a period that must pass, such as "
                                    "how long a report stays published)")
     due: dt.date | None
-    state: Literal["met", "pending", "overdue", "not_started"]
+    state: Literal["met", "pending", "overdue", "not_started", "not_applicable"] = Field(
+        description="not_applicable: the clock belongs to other cases (an SCR clock on a case "
+                    "with no Serious Case Review, for example)")
     met_on: dt.date | None
     late: bool
 
@@ -119,13 +139,13 @@ class EscalationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     grade: Grade
-    reason: str = Field(min_length=1, max_length=5000)
+    reason: ReasonText = Field(min_length=1, max_length=5000)
 
 
 class ConcernCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    description: str = Field(min_length=1, max_length=10000)
+    description: ReasonText = Field(min_length=1, max_length=10000)
 
 
 def _public(case: Any, principal: Principal) -> CasePublic:

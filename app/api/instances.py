@@ -16,6 +16,7 @@ from app.api.schemas import (
     InstanceDetail,
     InstancePublic,
     Page,
+    ReasonText,
     TaskSummary,
 )
 from app.auth import policy
@@ -38,7 +39,7 @@ class InstanceCreate(BaseModel):
 class TerminateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(None, max_length=2000)
+    reason: ReasonText | None = Field(None, max_length=2000)
 
 
 class RetryRequest(BaseModel):

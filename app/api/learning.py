@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.routing import ServiceRoute
-from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page
-from app.services import actions, learning
+from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, ReasonText
+from app.services import actions, agencies, learning
 from app.services.errors import Invalid
 
 router = APIRouter(prefix="/api/v1", tags=["learning"], route_class=ServiceRoute)
@@ -50,7 +50,7 @@ class ActionUpdate(BaseModel):
     progress: str | None = Field(None, max_length=10000)
     evidence: str | None = Field(None, max_length=10000,
                                  description="required to mark the action completed")
-    cancel_reason: str | None = Field(None, max_length=5000,
+    cancel_reason: ReasonText | None = Field(None, max_length=5000,
                                       description="required to cancel the action")
 
 
@@ -128,6 +128,9 @@ class PublicationCreate(BaseModel):
     readership: str | None = Field(None, max_length=100)
     months_available: int = Field(12, ge=12, le=600,
                                   description="at least 12: reports stay published a year")
+    available_until: dt.date | None = Field(
+        None, description="default: exactly `months_available` calendar months after "
+                          "published_on; an earlier date than 12 months after it is refused")
 
 
 @router.get("/publications", response_model=Page[PublicationPublic])
@@ -149,7 +152,7 @@ def add_publication(ctx: ContextDep, principal: PrincipalDep,
                     body: PublicationCreate) -> PublicationPublic:
     row = learning.add_publication(ctx, principal, learning.NewPublication(
         body.case_reference, body.kind, body.title, body.published_on, body.location,
-        body.readership, body.months_available))
+        body.readership, body.months_available, body.available_until))
     return PublicationPublic.model_validate(row)
 
 
@@ -196,6 +199,7 @@ def add_learning_event(ctx: ContextDep, principal: PrincipalDep,
     """A learning event, multi-agency forum, briefing or training session."""
     if any(count < 0 for count in body.attendance.values()):
         raise Invalid("attendance cannot be negative", field="attendance")
+    agencies.require_known(ctx, body.attendance, "attendance")
     return LearningEventPublic.model_validate(learning.add_event(
         ctx, principal, body.held_on, body.kind, body.purpose, body.attendance, body.outputs,
         body.case_reference))

@@ -47,11 +47,15 @@ class ClockTimelinessPublic(BaseModel):
     label: str
     statutory: bool
     kind: str = Field(description="deadline, or minimum (a period that must pass)")
+    applies_to: str = Field(description="The cases the clock belongs to: all, statutory, "
+                                        "scr_held or scr_not_held. The counts are over those "
+                                        "cases only; a clock that does not apply to a case is "
+                                        "not counted.")
     met_on_time: int = Field(description="Cases whose clock was met on or before its due date.")
     met_late: int = Field(description="Cases whose clock was met after its due date.")
     overdue: int = Field(description="Cases whose clock is not met and its due date has passed.")
     pending: int = Field(description="Cases whose clock is running and not yet due.")
-    not_started: int = Field(description="Cases whose clock does not apply or has not started.")
+    not_started: int = Field(description="Cases whose clock has not started yet.")
 
 
 class ThemeCountPublic(BaseModel):
@@ -114,6 +118,57 @@ class LearningEventsPublic(BaseModel):
     by_kind: dict[str, int]
     attendance_total: int
     attendance_by_agency: dict[str, int]
+    within_reviews: int = Field(description="Held inside a review's route (with its case).")
+
+
+class InvolvementGapPublic(BaseModel):
+    case_reference: str
+    family_not_involved_reason: str | None = Field(
+        description="Why the family was not involved (null: the family was involved).")
+    staff_not_involved_reason: str | None = Field(
+        description="Why front-line staff were not involved (null: they were).")
+    staff_involvement: list[str] = Field(description="How staff were involved, if at all.")
+
+
+class InvolvementPublic(BaseModel):
+    family_not_involved: int = Field(description="The year's reviews without the family.")
+    staff_not_involved: int = Field(description="The year's reviews without front-line staff.")
+    reviews: list[InvolvementGapPublic] = Field(description="Each such review, with the reasons.")
+
+
+class LessonPublic(BaseModel):
+    case_reference: str
+    agency: str
+    lesson: str
+
+
+class LessonsPublic(BaseModel):
+    total: int = Field(description="Lessons of the agency reviews of the year's cases.")
+    by_agency: dict[str, int]
+    items: list[LessonPublic]
+
+
+class CaseStudyPublic(BaseModel):
+    case_reference: str
+    title: str = Field(description="Empty when the audit gave none.")
+    summary: str = Field(description="The case study.")
+    audiences: list[str] = Field(description="Where it is shared: newsletter, training, ...")
+
+
+class CaseStudiesPublic(BaseModel):
+    total: int = Field(description="Case studies from the year's audits.")
+    items: list[CaseStudyPublic]
+
+
+class NoRecommendationPublic(BaseModel):
+    case_reference: str
+    route: str | None
+    reason: str = Field(description="The panel's reason for making no recommendations.")
+
+
+class NoRecommendationsPublic(BaseModel):
+    total: int = Field(description="The year's reviews that ended with no recommendations.")
+    items: list[NoRecommendationPublic]
 
 
 class AnnualReportPublic(BaseModel):
@@ -130,11 +185,18 @@ class AnnualReportPublic(BaseModel):
     actions: ActionsPublic
     publications: PublicationsPublic
     learning_events: LearningEventsPublic
+    involvement: InvolvementPublic
+    lessons: LessonsPublic
+    case_studies: CaseStudiesPublic
+    no_recommendations: NoRecommendationsPublic
     progress_summary: str = Field(description="The key figures in plain English.")
 
 
 # ---- routes -------------------------------------------------------------------------------
 
+APPLIES_WORDS = {"all": "every case", "statutory": "statutory cases",
+                 "scr_held": "cases with a Serious Case Review",
+                 "scr_not_held": "statutory cases with no SCR"}
 MEDIA: dict[str, Format] = {"application/json": "json", "text/csv": "csv", "text/html": "html"}
 
 
@@ -168,9 +230,12 @@ def annual_report(request: Request, response: Response, ctx: ContextDep,
                   fmt: Format | None = Query(
                       None, alias="format", description="json, csv or html; without it, the "
                       "Accept header decides (JSON by default)")) -> Any:
-    """The annual report: reviews by grade, route and status; timeliness against each clock;
-    themes and recurring themes; action plans by agency, with the overdue actions; publications;
-    learning events; and the Board's progress summary."""
+    """The annual report: reviews by grade, route and status; timeliness against each clock
+    (over the cases it applies to); themes and recurring themes; action plans by agency, with
+    the overdue actions; publications; learning events (those inside reviews too); the reviews
+    that did not involve the family or staff, with the reasons; the agency reviews' lessons;
+    the audits' case studies; the reviews with no recommendations; and the Board's progress
+    summary."""
     chosen = fmt or negotiate(request.headers.get("accept"))
     report = reports.annual(ctx, principal, year or ctx.clock.now().year)
     headers = {} if fmt else {"Vary": "Accept"}
@@ -178,7 +243,8 @@ def annual_report(request: Request, response: Response, ctx: ContextDep,
         return csv_response(_annual_csv(report), f"annual-report-{report.year}.csv", headers)
     if chosen == "html":
         return TEMPLATES.TemplateResponse(request, "annual_report.html", {
-            "report": report, "charts": charts(report)}, headers=headers)
+            "report": report, "charts": charts(report), "applies_words": APPLIES_WORDS},
+            headers=headers)
     response.headers.update(headers)
     return AnnualReportPublic.model_validate(dataclasses.asdict(report))
 

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.services.form_keywords import REASON_MESSAGE, has_words
 
 T = TypeVar("T")
 MAX_INT = 2_147_483_647
 """The largest id, offset or version a request may name (what both databases can store)."""
+
+
+def _words(value: str) -> str:
+    if not has_words(value):
+        raise ValueError(REASON_MESSAGE)
+    return value
+
+
+ReasonText = Annotated[str, AfterValidator(_words)]
+"""A reason or explanation the terms of reference ask for: it must contain words, the same
+rule as the forms' `x-reason` keyword (a blank or punctuation-only reason is a 422 naming the
+field). Add length limits with `Field`."""
 
 
 class ErrorPublic(BaseModel):

@@ -217,6 +217,12 @@ class ReviewCase(Base):
     key_dates: Mapped[dict[str, Any]] = mapped_column(JSON)
     outcome: Mapped[dict[str, Any]] = mapped_column(JSON)
     referral_instance_id: Mapped[str | None] = mapped_column(String(36))
+    notify: Mapped[list[str] | None] = mapped_column(JSON)
+    """Who must be told (the grading matrix's Reputation column), e.g. media_coverage."""
+    scr_held: Mapped[bool | None] = mapped_column(Boolean)
+    """For a statutory case: True once an SCR is decided, False when the chair decided not to
+    hold one (with `scr_not_held_reason`); None while undecided or not statutory."""
+    scr_not_held_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

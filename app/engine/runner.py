@@ -14,13 +14,18 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway, InclusiveGateway
+from SpiffWorkflow.bpmn.specs.event_definitions.message import (
+    MessageEventDefinition as BaseMessageEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task, TaskState
 
-from app.engine import timers
+from app.engine import instructions, timers
 from app.engine.decisions import applied_rules
 from app.engine.definitions import FORM_PROPERTY
 from app.engine.errors import NoMatchingEvent, StepFailed, TaskNotReady, UnknownTask
@@ -166,6 +171,9 @@ def run_engine(workflow: BpmnWorkflow, step: Step | None = None) -> Step:
             # yet run, so go round again until nothing the engine can run is left.
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
+        # An event thrown with nobody waiting for it (a review to stop when none runs) is kept
+        # by SpiffWorkflow for a caller outside; none exists here, so it is let go.
+        workflow.get_events()
     except (SpiffWorkflowException, Exception) as exc:
         raise _translate(exc, current[0] if current else None) from exc
     return step
@@ -204,9 +212,29 @@ def complete_task(workflow: BpmnWorkflow, task_id: str, data: dict[str, Any]) ->
     return run_engine(workflow)
 
 
+def internal_messages(workflow: BpmnWorkflow) -> set[str]:
+    """Messages the process throws itself (to stop a review it is replacing, say): they are
+    not for anyone outside to send, so they are neither listed as awaited nor delivered."""
+    specs = [workflow.spec, *workflow.subprocess_specs.values()]
+    return {definition.name for spec in specs for task_spec in spec.task_specs.values()
+            if isinstance(task_spec, ThrowingEvent)
+            and isinstance(definition := getattr(task_spec, "event_definition", None),
+                           BaseMessageEventDefinition) and definition.name}
+
+
+def _message_names(definition: Any) -> set[str]:
+    """The messages an event waits for; an event-based gateway waits for all of its events."""
+    if isinstance(definition, MultipleEventDefinition):
+        return {name for item in definition.event_definitions for name in _message_names(item)}
+    if isinstance(definition, BaseMessageEventDefinition) and definition.name:
+        return {definition.name}
+    return set()
+
+
 def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
-    return {event.name for event in workflow.waiting_events()
-            if event.event_type == "MessageEventDefinition" and event.name}
+    names = {name for task in workflow.event_manager.tasks.values()
+             for name in _message_names(getattr(task.task_spec, "event_definition", None))}
+    return names - internal_messages(workflow) if names else names
 
 
 def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> Step:
@@ -216,12 +244,17 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) 
     under that name instead.
     """
     catching = [task for task in workflow.event_manager.tasks.values()
-                if getattr(task.task_spec.event_definition, "name", None) == name]
-    if not catching:
+                if name in _message_names(getattr(task.task_spec, "event_definition", None))]
+    if not catching or name in internal_messages(workflow):
         raise NoMatchingEvent(name)
     for task in catching:
         if getattr(task.task_spec.event_definition, "message_var", None) is None:
             task.data.update(payload)
+            # A waiting event takes its parent's data again when it fires, and a value the path
+            # already had (the advice of an earlier wait, a former escalation's grade) would
+            # then win over the message's: the path has the message's data from here on.
+            if task.parent is not None:
+                task.parent.data.update(payload)
     try:
         workflow.catch(BpmnEvent(MessageEventDefinition(name), payload))
     except (SpiffWorkflowException, Exception) as exc:
@@ -256,7 +289,8 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
             title=spec.bpmn_name or spec.bpmn_id,
             lane=spec.lane,
             form=properties.get(FORM_PROPERTY),
-            instructions=extensions.get("instructionsForEndUser"),
+            instructions=instructions.render(extensions.get("instructionsForEndUser"),
+                                             task.data),
             agency=agency if isinstance(agency, str) else None,
         ))
     return tasks

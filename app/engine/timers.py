@@ -13,6 +13,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -132,8 +133,20 @@ PARSER_OVERRIDES = {
 
 
 def due_at(task: Task) -> dt.datetime | None:
-    """When a waiting timer event is next due, from what it stored when it started waiting."""
+    """When a waiting timer event is next due, from what it stored when it started waiting.
+
+    An event-based gateway waits for all of its events at once (SpiffWorkflow moves them onto
+    the gateway): its timer is due as that one timer would be.
+    """
     definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        due = [moment for item in definition.event_definitions
+               if (moment := _due(task, item)) is not None]
+        return min(due) if due else None
+    return _due(task, definition)
+
+
+def _due(task: Task, definition: Any) -> dt.datetime | None:
     value = task._get_internal_data("event_value")
     if not isinstance(definition, TimerEventDefinition) or value is None:
         return None

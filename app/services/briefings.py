@@ -24,7 +24,7 @@ from app.db.models import Briefing, Finding, ProcessInstance, Publication, Revie
 from app.db.uow import UnitOfWork
 from app.engine import runner
 from app.engine.scripting import family_names_in
-from app.services import steps, timeline
+from app.services import register, steps, timeline
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Invalid, NotFound
 
@@ -161,6 +161,8 @@ def findings_of(uow: UnitOfWork, case: ReviewCase) -> list[tuple[str, list[str]]
     """The case's findings with their themes: the finding table, else the review's outcome."""
     rows = list(uow.session.scalars(select(Finding).where(
         Finding.case_reference == case.reference).order_by(Finding.id)))
+    # agency lessons and case studies share the register, marked by a theme of their own
+    rows = [row for row in rows if not set(row.themes or []) & register.REGISTER_MARKERS]
     if rows:
         return [(row.text, [str(t) for t in row.themes or []]) for row in rows if row.text]
     found: list[tuple[str, list[str]]] = []

@@ -14,7 +14,7 @@ from app.auth.errors import Forbidden
 from app.auth.principal import Principal
 from app.db.models import Event, HumanTask, ProcessInstance, ReviewCase
 from app.engine import runner
-from app.services import instances, messages, steps
+from app.services import agencies, instances, messages, steps
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.vocabulary import GRADES, grade_rank
@@ -48,6 +48,7 @@ def _reference(year: int, sequence: int) -> str:
 def refer(ctx: ServiceContext, principal: Principal, referral: Referral) -> CaseView:
     """Open a case with the next reference of the year and start the referral process."""
     policy.require(principal, "refer")
+    agencies.require_known(ctx, referral.agencies, "agencies")
     if not principal.has("board_manager", "admin") and principal.agency not in referral.agencies:
         raise Forbidden(f"an agency can refer only cases it is involved in; add "
                         f"{principal.agency} to the agencies")
@@ -160,6 +161,10 @@ def escalate(ctx: ServiceContext, principal: Principal, reference: str, grade: s
             raise Conflict("the case has no running referral process", reference=reference)
         workflow = steps.load_workflow(ctx, uow, instance)
         if ESCALATION_MESSAGE not in runner.waiting_messages(workflow):
+            if case.status == "in_review":
+                raise Conflict("an escalation of this case already waits for a decision; "
+                               "escalate again once it is made", reference=reference,
+                               status=case.status)
             raise Conflict("the case is not in a review route; change its grade at screening",
                            reference=reference, status=case.status)
         collected = runner.subprocess_data(workflow)

@@ -1,4 +1,7 @@
-"""Demo logins and tokens for each role, so a new user of `make run` can try every inbox."""
+"""Demo logins and tokens for each role, so a new user of `make run` can try every inbox.
+
+Agency leads cover the agencies a demo case names (police, health, children's social care,
+education): a review cannot give a task to an agency nobody can act for."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from sqlalchemy import select
 
 from app.auth import tokens, users
 from app.db.models import ApiToken, AppUser
+from app.services import agencies
 from app.services.context import ServiceContext
 
 DEMO_PASSWORD_SUFFIX = "-demo-pass"
@@ -16,6 +20,8 @@ DEMO_ACCOUNTS: list[tuple[str, list[str], str | None]] = [
     ("demo-reviewer", ["reviewer"], None),
     ("demo-police-lead", ["agency_lead"], "police"),
     ("demo-health-lead", ["agency_lead"], "health"),
+    ("demo-social-care-lead", ["agency_lead"], "childrens_social_care"),
+    ("demo-education-lead", ["agency_lead"], "education"),
     ("demo-designer", ["designer"], None),
     ("demo-auditor", ["auditor"], None),
     ("demo-admin", ["admin"], None),
@@ -27,6 +33,8 @@ def ensure(ctx: ServiceContext) -> list[str]:
     lines = ["Demo logins (user / password, roles):"]
     new_tokens: list[str] = []
     now = ctx.clock.now()
+    for _name, _roles, agency in DEMO_ACCOUNTS:
+        agencies.check_for_account(ctx.settings.agencies_file, agency)
     with ctx.uow() as uow:
         for name, roles, agency in DEMO_ACCOUNTS:
             password = name + DEMO_PASSWORD_SUFFIX

@@ -10,6 +10,12 @@ from jsonschema.exceptions import SchemaError
 
 from app.engine.definitions import SourceFile
 from app.engine.errors import Problem
+from app.services.form_keywords import (
+    FormContext,
+    compile_validator,
+    context_errors,
+    keyword_problems,
+)
 
 
 def parse_form_files(files: list[SourceFile]) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
@@ -31,6 +37,10 @@ def parse_form_files(files: list[SourceFile]) -> tuple[dict[str, dict[str, Any]]
         except SchemaError as exc:
             problems.append(Problem(source.name, f"not a valid JSON Schema: {exc.message}"))
             continue
+        misused = keyword_problems(schema)
+        if misused:
+            problems.extend(Problem(source.name, problem) for problem in misused)
+            continue
         forms[name] = schema
     return forms, problems
 
@@ -44,16 +54,22 @@ def _errors(error: Any) -> list[dict[str, str]]:
 
 
 def validator_for(schema: dict[str, Any]) -> Any:
-    return validators.validator_for(schema, default=Draft202012Validator)(schema)
+    """The compiled validator: the schema's draft and the Board's context-free keywords."""
+    return compile_validator(schema)
 
 
 def validate_submission(schema: dict[str, Any], data: dict[str, Any],
-                        validator: Any = None) -> list[dict[str, str]]:
-    """Return one error per failing field, named by its path in the form (`a.0.b`)."""
+                        validator: Any = None,
+                        context: FormContext | None = None) -> list[dict[str, str]]:
+    """Return one error per failing field, named by its path in the form (`a.0.b`). With a
+    context, the keywords that need one (today, the task's data, the agency register) too."""
     validator = validator or validator_for(schema)
     found = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     unique: dict[tuple[str, str], dict[str, str]] = {}
     for error in found:  # an if/then under allOf can report the same field twice
         for item in _errors(error):
+            unique.setdefault((item["field"], item["message"]), item)
+    if context is not None:
+        for item in context_errors(schema, data, context):
             unique.setdefault((item["field"], item["message"]), item)
     return list(unique.values())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, extract, func, or_, select
 
 from app.auth import policy
 from app.auth.principal import Principal
 from app.db.models import LearningEvent, Publication, ReviewCase
+from app.db.uow import UnitOfWork
 from app.services import register
 from app.services.context import ServiceContext
 from app.services.errors import Invalid
@@ -28,6 +30,7 @@ class NewPublication:
     location: str
     readership: str | None
     months: int = 12
+    available_until: dt.date | None = None
 
 
 def _visible_references(principal: Principal) -> Select[tuple[str]]:
@@ -64,10 +67,15 @@ def add_publication(ctx: ServiceContext, principal: Principal,
                 ReviewCase.reference == item.case_reference)) is None:
             raise Invalid(f"no case has the reference '{item.case_reference}'",
                           field="case_reference")
-        row = register.publish(uow, item.case_reference, {
-            "kind": item.kind, "title": item.title,
-            "published_on": item.published_on.isoformat(), "location": item.location,
-            "readership": item.readership}, principal.name, now, months=item.months)
+        try:
+            row = register.publish(uow, item.case_reference, {
+                "kind": item.kind, "title": item.title,
+                "published_on": item.published_on.isoformat(), "location": item.location,
+                "readership": item.readership,
+                "available_until": item.available_until.isoformat() if item.available_until
+                else None}, principal.name, now, months=item.months)
+        except ValueError as error:  # a shorter stay on the register than 12 months
+            raise Invalid(str(error), field="available_until") from None
         uow.commit()
         return row
 
@@ -90,6 +98,28 @@ def list_events(ctx: ServiceContext, principal: Principal, year: int | None, kin
                                                        LearningEvent.id.desc())
                                         .limit(limit).offset(offset)))
         return rows, total
+
+
+def event_from_route(uow: UnitOfWork, reference: str, params: dict[str, Any],
+                     at: dt.datetime, actor: str | None) -> LearningEvent:
+    """A learning event a review route held, for the same register `add_event` writes: the
+    route's form gives attendance as [{"agency", "attendees"}], the register keeps a mapping."""
+    try:
+        held_on = dt.date.fromisoformat(str(params.get("held_on"))[:10])
+    except ValueError:
+        raise ValueError(f"held_on is not a date: {params.get('held_on')!r}") from None
+    attendance: dict[str, int] = {}
+    for item in params.get("attendance") or []:
+        if not isinstance(item, dict) or not item.get("agency"):
+            raise ValueError("attendance must be a list of {agency, attendees}")
+        agency = str(item["agency"])
+        attendance[agency] = attendance.get(agency, 0) + int(item.get("attendees") or 0)
+    row = LearningEvent(held_on=held_on, kind="learning_event",
+                        purpose=str(params.get("purpose") or "Practitioners' learning event"),
+                        attendance=attendance, outputs=str(params.get("key_learning") or ""),
+                        case_reference=reference, recorded_by=actor or "system", created_at=at)
+    uow.session.add(row)
+    return row
 
 
 def add_event(ctx: ServiceContext, principal: Principal, held_on: dt.date, kind: str,

@@ -17,12 +17,15 @@ from app.db.models import ProcessInstance, ReviewCase
 from app.db.uow import UnitOfWork
 from app.engine.errors import StepFailed
 from app.engine.scripting import OperatorCall
-from app.services import register, timeline
+from app.services import learning, register, timeline
 from app.services.vocabulary import CASE_STATUSES, CLOSED_STATUSES, GRADES, ROUTES
 
 Handler = Callable[[UnitOfWork, ProcessInstance, dict[str, Any], dt.datetime, str | None], None]
 
 CASE_FIELDS = {"status": CASE_STATUSES, "grade": GRADES, "route": ROUTES}
+STATUTORY_OUTCOMES = {"closed", "monitoring"}
+"""What a review ends in; a statutory case gets there only with its SCR held or a recorded
+decision not to hold one (the regulations' duty, whatever a designer's route does)."""
 
 
 def case_for(uow: UnitOfWork, instance: ProcessInstance) -> ReviewCase:
@@ -46,17 +49,23 @@ def _case_update(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, A
         if getattr(case, name) != value:
             setattr(case, name, value)
             changed[name] = value
-    for name in ("review_type", "statutory"):
+    for name in ("review_type", "statutory", "scr_held", "scr_not_held_reason"):
         if params.get(name) is not None and getattr(case, name) != params[name]:
             setattr(case, name, params[name])
             changed[name] = params[name]
+    if params.get("notify") is not None:
+        audiences = _audiences(params["notify"])
+        if case.notify != audiences:
+            case.notify = audiences
+            changed["notify"] = audiences
     if params.get("key_dates"):
-        if not isinstance(params["key_dates"], dict):
-            raise ValueError("key_dates must be a mapping of name to date")
-        dates = {name: str(day) for name, day in params["key_dates"].items() if day}
+        dates = _dates(params["key_dates"])
         if dates:
             case.key_dates = {**case.key_dates, **dates}
             changed["key_dates"] = dates
+    if changed.get("status") in STATUTORY_OUTCOMES and case.statutory and case.scr_held is None:
+        raise ValueError(f"a statutory case cannot become {changed['status']} without a Serious "
+                         "Case Review or the chair's recorded decision not to hold one")
     if "status" in changed:
         case.closed_at = at if changed["status"] in CLOSED_STATUSES else None
     if changed:
@@ -65,11 +74,31 @@ def _case_update(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, A
         timeline.record(uow, instance.id, "case_updated", at, actor, detail={**changed, **reason})
 
 
+def _audiences(value: Any) -> list[str]:
+    """The grading matrix's Reputation column: a comma-separated string or a list."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValueError("notify must be a comma-separated string or a list of audiences")
+    return [item.strip() for item in items if item.strip()]
+
+
 def _record_decision(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
                      at: dt.datetime, actor: str | None) -> None:
+    """A decision on the timeline; `key_dates` it names (the day advice arrived) go on the case."""
     if not params.get("decision"):
         raise ValueError("record_decision needs a 'decision' parameter naming the decision")
-    timeline.record(uow, instance.id, "decision_recorded", at, actor, detail=params)
+    detail = {name: value for name, value in params.items() if name != "key_dates"}
+    if params.get("key_dates"):
+        case = case_for(uow, instance)
+        case.key_dates = {**case.key_dates, **_dates(params["key_dates"])}
+        case.updated_at = at
+    timeline.record(uow, instance.id, "decision_recorded", at, actor, detail=detail)
+
+
+def _dates(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError("key_dates must be a mapping of name to date")
+    return {name: str(day) for name, day in value.items() if day}
 
 
 def _notify(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
@@ -93,6 +122,15 @@ def _record_outcome(uow: UnitOfWork, instance: ProcessInstance, params: dict[str
                     detail={"fields": sorted(outcome), **counts})
 
 
+def _register_learning_event(uow: UnitOfWork, instance: ProcessInstance,
+                             params: dict[str, Any], at: dt.datetime, actor: str | None) -> None:
+    """A learning event held inside a route goes to the learning-events register."""
+    case = case_for(uow, instance)
+    event = learning.event_from_route(uow, case.reference, params, at, actor)
+    timeline.record(uow, instance.id, "learning_event_registered", at, actor, detail={
+        "held_on": event.held_on.isoformat(), "attendance": event.attendance})
+
+
 def _register_publication(uow: UnitOfWork, instance: ProcessInstance, params: dict[str, Any],
                           at: dt.datetime, actor: str | None) -> None:
     if not params.get("published"):
@@ -109,6 +147,7 @@ OPERATORS: dict[str, Handler] = {
     "notify": _notify,
     "record_outcome": _record_outcome,
     "register_publication": _register_publication,
+    "register_learning_event": _register_learning_event,
     "remind_action_owners": register.remind_owners,
     "escalate_overdue_actions": register.escalate_overdue,
 }

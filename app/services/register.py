@@ -57,17 +57,57 @@ def record(uow: UnitOfWork, reference: str, outcome: dict[str, Any],
         for action in outcome.get("actions") or []:
             _action(uow, reference, action, None, at)
             actions += 1
+    lessons = _lessons(uow, reference, outcome, at)
     return {"findings": len(findings), "recommendations": len(recommendations),
-            "actions": actions}
+            "actions": actions, "lessons": lessons}
+
+
+LESSON_THEME = "agency_lesson"
+CASE_STUDY_THEME = "best_practice_case_study"
+REGISTER_MARKERS = frozenset({LESSON_THEME, CASE_STUDY_THEME})
+"""Themes that mark a findings-register row as an agency lesson or a case study."""
+
+
+def _lessons(uow: UnitOfWork, reference: str, outcome: dict[str, Any], at: dt.datetime) -> int:
+    """Agency reviews' lessons and an audit's case study go to the findings register too, each
+    marked by a theme of its own so that the practice themes' counts are not changed by them."""
+    count = 0
+    for item in outcome.get("lessons") or []:
+        if isinstance(item, dict) and item.get("lesson"):
+            uow.session.add(Finding(case_reference=reference,
+                                    text=f"{item.get('agency', '')}: {item['lesson']}",
+                                    themes=[LESSON_THEME], created_at=at))
+            count += 1
+    study = outcome.get("case_study")
+    if isinstance(study, dict) and study.get("case_study"):
+        uow.session.add(Finding(case_reference=reference, text=str(study["case_study"]),
+                                themes=[CASE_STUDY_THEME], created_at=at))
+        count += 1
+    return count
 
 
 def publish(uow: UnitOfWork, reference: str, params: dict[str, Any], actor: str,
             at: dt.datetime, months: int = 12) -> Publication:
+    """Put a publication on the register. It stays available `months` calendar months (at
+    least 12) after `published_on`, to the same day (31 January gives 31 January; 29 February
+    gives 28 February); a later `available_until` in `params` keeps it longer, an earlier one
+    is refused (ValueError naming the field)."""
     published_on = _date(params.get("published_on"), "published_on")
-    until_year = published_on.year + (published_on.month - 1 + months) // 12
-    until_month = (published_on.month - 1 + months) % 12 + 1
-    available_until = published_on.replace(year=until_year, month=until_month,
-                                           day=min(published_on.day, 28))
+    year, month0 = divmod(published_on.year * 12 + published_on.month - 1 + max(months, 12), 12)
+    day = published_on.day
+    while True:  # the same day of the month, or the month's last day
+        try:
+            available_until = dt.date(year, month0 + 1, day)
+            break
+        except ValueError:
+            day -= 1
+    if params.get("available_until"):
+        asked = _date(params["available_until"], "available_until")
+        if asked < available_until:
+            raise ValueError(f"available_until must be on or after {available_until.isoformat()}:"
+                             " a publication stays on the register for 12 calendar months "
+                             "after it is published")
+        available_until = asked
     row = Publication(case_reference=reference, kind=str(params.get("kind") or "report"),
                       title=str(params.get("title") or f"Review {reference}"),
                       published_on=published_on, available_until=available_until,

@@ -2,14 +2,17 @@
 
 What counts for a year:
 
-* reviews, their clocks and their findings' themes: cases referred in the year (by
-  `ReviewCase.created_at`, UTC);
+* reviews, their clocks, their findings' themes and what they recorded (involvement, lessons,
+  case studies, no recommendations): cases referred in the year (by `ReviewCase.created_at`,
+  UTC); a clock counts only the cases it applies to (`ClockRule.applies`);
 * actions (annual report): the actions of those cases, each judged as it stands today, so the
   report answers "which actions from that year's reviews are overdue, and whose are they";
 * actions (PMF): actions whose target date falls in the quarter, whatever the case's year;
-* publications: published in the year (`published_on`); learning events: held in the year.
+* publications: published in the year (`published_on`); learning events: held in the year,
+  those held inside a review's route (with its case reference) counted apart as well.
 
-"Today" is the context's clock, so the figures are as at the day the report is made.
+"Today" is the context's clock, so the figures are as at the day the report is made. The shapes
+are in `report_types`, the prose in `report_summary`, the outcome's records in `report_records`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -27,137 +29,38 @@ from app.auth.errors import Forbidden
 from app.auth.principal import Principal
 from app.db.models import Action, Finding, LearningEvent, Publication, ReviewCase
 from app.engine.clock_rules import ClockRule
-from app.services import deadlines
+from app.services import deadlines, register, report_records
 from app.services.context import ServiceContext
 from app.services.errors import Invalid
+from app.services.report_summary import progress_summary
+from app.services.report_types import (
+    ACTION_MEASURES,
+    CLOCK_STATES,
+    NONE_KEY,
+    QUARTERS,
+    ActionCounts,
+    Actions,
+    AnnualReport,
+    ClockTimeliness,
+    LearningEvents,
+    Measure,
+    OverdueAction,
+    PmfRow,
+    PublicationItem,
+    Publications,
+    ReviewCounts,
+    ThemeCount,
+    Themes,
+)
 from app.services.vocabulary import CASE_STATUSES, GRADES, ROUTES
 
-NONE_KEY = "none"
-"""The key that counts cases without a grade or a route yet."""
-CLOCK_STATES = ("met_on_time", "met_late", "overdue", "pending", "not_started")
-ACTION_MEASURES = ("total", "completed_on_time", "completed_late", "overdue", "open",
-                   "cancelled")
+__all__ = ["ACTION_MEASURES", "CLOCK_STATES", "FIRST_YEAR", "LAST_YEAR", "QUARTERS",
+           "AnnualReport", "Measure", "PmfRow", "annual", "measures", "pmf",
+           "progress_summary"]
+
 DONE_STATUSES = frozenset({"completed", "signed_off"})
 CANCELLED = "cancelled"
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-QUARTERS = ("Q1", "Q2", "Q3", "Q4")
-
-
-# ---- the shapes ---------------------------------------------------------------------------
-
-@dataclass
-class ReviewCounts:
-    total: int
-    by_grade: dict[str, int]
-    by_route: dict[str, int]
-    by_status: dict[str, int]
-
-
-@dataclass
-class ClockTimeliness:
-    label: str
-    statutory: bool
-    kind: str
-    met_on_time: int = 0
-    met_late: int = 0
-    overdue: int = 0
-    pending: int = 0
-    not_started: int = 0
-
-
-@dataclass
-class ThemeCount:
-    theme: str
-    findings: int
-    cases: int
-
-
-@dataclass
-class Themes:
-    findings: int
-    counts: list[ThemeCount]
-    recurring: list[ThemeCount]
-
-
-@dataclass
-class ActionCounts:
-    total: int = 0
-    completed_on_time: int = 0
-    completed_late: int = 0
-    overdue: int = 0
-    open: int = 0
-    cancelled: int = 0
-
-
-@dataclass
-class OverdueAction:
-    id: int
-    case_reference: str
-    owner_agency: str
-    action: str
-    lead: str
-    status: str
-    target_date: dt.date
-    days_overdue: int
-
-
-@dataclass
-class Actions:
-    totals: ActionCounts
-    by_agency: dict[str, ActionCounts]
-    overdue: list[OverdueAction]
-
-
-@dataclass
-class PublicationItem:
-    case_reference: str
-    kind: str
-    title: str
-    published_on: dt.date
-    available_until: dt.date | None
-    location: str
-
-
-@dataclass
-class Publications:
-    total: int
-    by_kind: dict[str, int]
-    items: list[PublicationItem]
-
-
-@dataclass
-class LearningEvents:
-    total: int
-    by_kind: dict[str, int]
-    attendance_total: int
-    attendance_by_agency: dict[str, int]
-
-
-@dataclass
-class AnnualReport:
-    year: int
-    as_of: dt.date
-    reviews: ReviewCounts
-    timeliness: dict[str, ClockTimeliness]
-    themes: Themes
-    actions: Actions
-    publications: Publications
-    learning_events: LearningEvents
-    progress_summary: str = ""
-
-
-@dataclass(frozen=True)
-class Measure:
-    section: str
-    measure: str
-    value: int
-
-
-@dataclass
-class PmfRow:
-    measure: str
-    quarters: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
-    year: int = 0
 
 
 # ---- entry points -------------------------------------------------------------------------
@@ -273,7 +176,10 @@ def _report(ctx: ServiceContext, year: int, today: dt.date, cases: Sequence[Revi
         year=year, as_of=today, reviews=review_counts(cases),
         timeliness=timeliness(ctx, cases, today), themes=themes(findings),
         actions=action_counts(actions, today), publications=publication_counts(publications),
-        learning_events=learning_counts(events))
+        learning_events=learning_counts(events),
+        involvement=report_records.involvement(cases), lessons=report_records.lessons(cases),
+        case_studies=report_records.case_studies(cases),
+        no_recommendations=report_records.no_recommendations(cases))
 
 
 def _counter(keys: Iterable[str], values: Iterable[str]) -> dict[str, int]:
@@ -292,13 +198,13 @@ def review_counts(cases: Sequence[ReviewCase]) -> ReviewCounts:
         by_status=_counter(CASE_STATUSES, (c.status for c in cases)))
 
 
-def clock_state(rule: ClockRule, key_dates: dict[str, str], ctx: ServiceContext,
+def clock_state(rule: ClockRule, case: ReviewCase, ctx: ServiceContext,
                 today: dt.date) -> str:
-    """met_on_time, met_late, overdue, pending or not_started: the case page's rule
-    (`deadlines._deadline`), with met split by lateness. A key date that is not a date leaves
-    the clock not started rather than failing the report."""
+    """met_on_time, met_late, overdue, pending, not_started or not_applicable: the case
+    page's rule (`deadlines.for_review_case`), with met split by lateness. A key date that is
+    not a date leaves the clock not started rather than failing the report."""
     try:
-        deadline = deadlines.evaluate(rule, key_dates or {}, ctx, today)
+        deadline = deadlines.for_review_case(ctx, case, rule, today)
     except (ValueError, TypeError):
         return "not_started"
     if deadline.state == "met":
@@ -308,14 +214,21 @@ def clock_state(rule: ClockRule, key_dates: dict[str, str], ctx: ServiceContext,
 
 def timeliness(ctx: ServiceContext, cases: Sequence[ReviewCase],
                today: dt.date) -> dict[str, ClockTimeliness]:
+    """Each case clock's states over the cases it applies to (not_applicable is not counted)."""
     result = {}
-    for rule in ctx.clock_rules.clocks:
-        counts = ClockTimeliness(rule.label, rule.statutory, rule.kind)
+    for rule in ctx.clock_rules.case_clocks:
+        counts = ClockTimeliness(rule.label, rule.statutory, rule.kind, rule.applies_to)
         for case in cases:
-            state = clock_state(rule, case.key_dates, ctx, today)
-            setattr(counts, state, getattr(counts, state) + 1)
+            state = clock_state(rule, case, ctx, today)
+            if state in CLOCK_STATES:
+                setattr(counts, state, getattr(counts, state) + 1)
         result[rule.id] = counts
     return result
+
+
+REGISTER_MARKERS = frozenset({register.LESSON_THEME, register.CASE_STUDY_THEME})
+"""Themes that mark a register row as an agency lesson or a case study (reported on their own
+from the case outcome), not a practice theme of a finding."""
 
 
 def _themes_of(finding: Finding) -> set[str]:
@@ -325,7 +238,9 @@ def _themes_of(finding: Finding) -> set[str]:
 
 def themes(findings: Sequence[Finding]) -> Themes:
     """Findings per theme (a finding naming a theme twice counts once) and the cases each
-    theme was found in; a theme found in two or more cases recurs."""
+    theme was found in; a theme found in two or more cases recurs. The lessons and case
+    studies the register keeps beside the findings are not findings here."""
+    findings = [f for f in findings if not _themes_of(f) & REGISTER_MARKERS]
     per_theme: Counter[str] = Counter()
     cases_of: dict[str, set[str]] = defaultdict(set)
     for finding in findings:
@@ -387,7 +302,8 @@ def learning_counts(events: Sequence[LearningEvent]) -> LearningEvents:
     return LearningEvents(
         total=len(events), by_kind=dict(sorted(Counter(e.kind for e in events).items())),
         attendance_total=sum(attendance.values()),
-        attendance_by_agency=dict(sorted(attendance.items())))
+        attendance_by_agency=dict(sorted(attendance.items())),
+        within_reviews=sum(1 for event in events if event.case_reference))
 
 
 # ---- flattening ---------------------------------------------------------------------------
@@ -426,99 +342,15 @@ def measures(report: AnnualReport) -> list[Measure]:
     add("learning_events", "total", events.total)
     for kind, value in events.by_kind.items():
         add("learning_events", f"by_kind.{kind}", value)
+    add("learning_events", "within_reviews", events.within_reviews)
     add("learning_events", "attendance_total", events.attendance_total)
     for agency, value in events.attendance_by_agency.items():
         add("learning_events", f"attendance_by_agency.{agency}", value)
+    add("involvement", "family_not_involved", report.involvement.family_not_involved)
+    add("involvement", "staff_not_involved", report.involvement.staff_not_involved)
+    add("lessons", "total", report.lessons.total)
+    for agency, value in report.lessons.by_agency.items():
+        add("lessons", f"by_agency.{agency}", value)
+    add("case_studies", "total", report.case_studies.total)
+    add("no_recommendations", "total", report.no_recommendations.total)
     return out
-
-
-# ---- the Board's progress summary ---------------------------------------------------------
-
-def _n(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else plural or singular + 's'}"
-
-
-def _words(value: str) -> str:
-    return value.replace("_", " ")
-
-
-def _listing(parts: Sequence[str]) -> str:
-    if len(parts) <= 1:
-        return "".join(parts)
-    return f"{', '.join(parts[:-1])} and {parts[-1]}"
-
-
-def _long_date(day: dt.date) -> str:
-    return f"{day.day} {day.strftime('%B %Y')}"
-
-
-def progress_summary(report: AnnualReport) -> str:
-    """The key figures in a short paragraph of plain English."""
-    year, reviews = report.year, report.reviews
-    sentences = []
-    graded = [f"{n} {_words(g)}" for g, n in reviews.by_grade.items() if n and g != NONE_KEY]
-    text = f"In {year} the Board received {_n(reviews.total, 'referral')}"
-    sentences.append(text + (f" ({_listing(graded)})" if graded else "") + ".")
-    routed = [f"{n} {_words(r)}" for r, n in reviews.by_route.items() if n and r != NONE_KEY]
-    if routed:
-        total_routed = sum(n for r, n in reviews.by_route.items() if r != NONE_KEY)
-        sentences.append(f"{_n(total_routed, 'case')} went to a review route "
-                         f"({_listing(routed)}).")
-    status = reviews.by_status
-    finished = status.get("closed", 0) + status.get("declined", 0)
-    if reviews.total:
-        sentences.append(
-            f"As at {_long_date(report.as_of)}, {finished} of them "
-            f"{'is' if finished == 1 else 'are'} closed or declined, "
-            f"{status.get('monitoring', 0)} in monitoring of the action plan and "
-            f"{reviews.total - finished - status.get('monitoring', 0) - status.get('erased', 0)}"
-            f" still in screening or review.")
-    statutory = [c for c in report.timeliness.values() if c.statutory]
-    on_time = sum(c.met_on_time for c in statutory)
-    late = sum(c.met_late for c in statutory)
-    overdue_clocks = sum(c.overdue for c in statutory)
-    if on_time + late + overdue_clocks:
-        sentences.append(f"Against the statutory clocks, {_n(on_time, 'deadline')} "
-                         f"{'was' if on_time == 1 else 'were'} met on time, {late} late, and "
-                         f"{overdue_clocks} {'is' if overdue_clocks == 1 else 'are'} overdue.")
-    sentences.append(_actions_sentence(report.actions))
-    sentences.append(_themes_sentence(report.themes))
-    events = report.learning_events
-    sentences.append(
-        f"The Board published {_n(report.publications.total, 'document')} and held "
-        f"{_n(events.total, 'learning event')}"
-        + (f", attended by {_n(events.attendance_total, 'practitioner')}"
-           if events.total else "") + ".")
-    return " ".join(s for s in sentences if s)
-
-
-def _actions_sentence(actions: Actions) -> str:
-    totals = actions.totals
-    if not totals.total:
-        return "The year's reviews have no actions yet."
-    done = totals.completed_on_time + totals.completed_late
-    text = (f"The year's reviews set {_n(totals.total, 'action')}: {done} completed "
-            f"({totals.completed_on_time} on time, {totals.completed_late} late), "
-            f"{totals.open} open")
-    if totals.cancelled:
-        text += f", {totals.cancelled} cancelled"
-    if not totals.overdue:
-        return text + ", and none is overdue."
-    most = max(c.overdue for c in actions.by_agency.values())
-    leaders = [agency for agency, c in actions.by_agency.items() if c.overdue == most]
-    each = " each" if len(leaders) > 1 else ""
-    return (text + f"; {totals.overdue} {'is' if totals.overdue == 1 else 'are'} overdue, "
-            f"most in {_listing([_words(a) for a in leaders])} ({most}{each}).")
-
-
-def _themes_sentence(found: Themes) -> str:
-    if not found.counts:
-        return "No themes have been recorded from the year's findings yet."
-    top = [f"{c.theme} ({_n(c.findings, 'finding')})" for c in found.counts[:3]]
-    text = (f"The most frequent theme{'s were' if len(top) > 1 else ' was'} "
-            f"{_listing(top)}")
-    if found.recurring:
-        names = _listing([c.theme for c in found.recurring])
-        count = len(found.recurring)
-        return text + (f"; {_n(count, 'theme')} came back in two or more reviews: {names}.")
-    return text + "; no theme came back in more than one review."

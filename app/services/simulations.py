@@ -12,18 +12,26 @@ from app.auth.principal import Principal
 from app.engine.definitions import SourceFile
 from app.engine.serializer import spec_from_json
 from app.engine.simulation import Scenario, SimulationReport, simulate
-from app.services import deployments, steps, validation
+from app.services import agencies, deployments, steps, validation
 from app.services.context import ServiceContext
 from app.services.errors import Invalid, NotFound
+from app.services.form_keywords import FormContext
 from app.services.forms import validate_submission
 
 
-def _form_checker(forms: dict[str, dict[str, Any]]) -> Any:
+def _form_checker(ctx: ServiceContext, forms: dict[str, dict[str, Any]]) -> Any:
+    """The forms' schemas and keywords, and agencies from the register. The simulator passes
+    neither its clock nor the task's data, and nobody acts for an agency in memory, so the
+    keywords that read them (x-not-future, x-not-after, x-same-as, actionable agencies) are
+    checked only when the task is completed for real."""
+    found, problem = agencies.register_or_problem(ctx)
+    context = FormContext(agencies=found, register_problem=problem)
+
     def check(form: str, data: dict[str, Any]) -> list[dict[str, str]]:
         schema = forms.get(form)
         if schema is None:
             return [{"field": "(form)", "message": f"the form '{form}' is missing"}]
-        return validate_submission(schema, data)
+        return validate_submission(schema, data, context=context)
 
     return check
 
@@ -51,7 +59,7 @@ def simulate_deployed(ctx: ServiceContext, principal: Principal, key: str,
         spec, subprocess_specs = steps.spec_bundle(ctx, uow, version.id)
         forms = dict(version.forms)
     scenario = scenario.model_copy(update={"process": key})
-    return simulate(spec, subprocess_specs, scenario, ctx.engine_env, _form_checker(forms))
+    return simulate(spec, subprocess_specs, scenario, ctx.engine_env, _form_checker(ctx, forms))
 
 
 def simulate_files(ctx: ServiceContext, files: list[SourceFile], key: str,
@@ -68,4 +76,4 @@ def simulate_files(ctx: ServiceContext, files: list[SourceFile], key: str,
     spec, subprocess_specs = spec_from_json(found[0].spec_json)
     scenario = scenario.model_copy(update={"process": key})
     return simulate(spec, subprocess_specs, scenario, ctx.engine_env,
-                    _form_checker(checked.forms))
+                    _form_checker(ctx, checked.forms))

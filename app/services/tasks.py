@@ -15,9 +15,10 @@ from app.db.models import AppUser, HumanTask, ProcessInstance, ProcessVersion
 from app.db.uow import UnitOfWork, detached
 from app.engine import runner
 from app.engine.errors import StepFailed, TaskNotReady, UnknownTask
-from app.services import steps, timeline
+from app.services import agencies, steps, timeline
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.form_keywords import FormContext, with_agency_choices
 from app.services.forms import validate_submission, validator_for
 from app.services.instances import InstanceState, get_row, step_error
 
@@ -116,7 +117,11 @@ def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
                 raise NotFound(f"task '{task_id}' is indexed but missing from its instance",
                                task_id=task_id) from None
         form = _form(ctx, uow, instance, task.form_name)
-        return TaskDetail(task, form[0] if form else None, data)
+        schema = form[0] if form else None
+        found, _problem = agencies.register_or_problem(ctx)
+        if schema is not None and found is not None:  # agency fields offer the register
+            schema = with_agency_choices(schema, found)
+        return TaskDetail(task, schema, data)
 
 
 _TASK_COLUMNS = tuple(HumanTask.__table__.columns)
@@ -142,6 +147,19 @@ def _task_and_ready_siblings(uow: UnitOfWork,
             detached(ProcessInstance, rows[0][split:]))
 
 
+def _validate(ctx: ServiceContext, uow: UnitOfWork, form: tuple[dict[str, Any], Any],
+              data: dict[str, Any], task_data: dict[str, Any], now: dt.datetime) -> None:
+    """The form's schema and the Board's keywords, against today and the task's data."""
+    found, problem = agencies.register_or_problem(ctx)
+    context = FormContext(today=now.date(), data=task_data, agencies=found,
+                          can_act=lambda agency: agencies.has_lead(uow.session, agency, now),
+                          register_problem=problem)
+    errors = validate_submission(form[0], data, form[1], context)
+    if errors:
+        raise Invalid("the form has errors: " + ", ".join(sorted({e["field"] for e in errors})),
+                      errors=errors)
+
+
 def complete(ctx: ServiceContext, principal: Principal, task_id: str,
              data: dict[str, Any]) -> InstanceState:
     actor = principal.name
@@ -157,12 +175,10 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
                            state=task.state)
         policy.check_task_work(principal, task)
         form = _form(ctx, uow, instance, task.form_name)
-        if form is not None:
-            errors = validate_submission(form[0], data, form[1])
-            if errors:
-                raise Invalid("the form has errors", errors=errors)
         workflow = steps.load_workflow(ctx, uow, instance)
         try:
+            if form is not None:  # before anything is written: a 422 leaves no trace
+                _validate(ctx, uow, form, data, runner.find_task(workflow, task_id).data, now)
             step = runner.complete_task(workflow, task_id, data)
             uow.write(steps.TASK_DONE_WRITER, task, {
                 "state": "completed", "completed_at": now, "completed_by": actor})

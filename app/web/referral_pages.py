@@ -39,7 +39,11 @@ FACTS = [
     ("minor_injury", "Abrasions, bruises or other minor injuries"),
     ("good_practice", "Good practice worth sharing"),
 ]
-CONCERN = [("none", "None"), ("curiosity", "Curiosity"), ("concern", "Concern")]
+CONCERN = [("not_known", "Not yet known"), ("none", "No concerns"), ("curiosity", "Curiosity"),
+           ("concern", "Concern")]
+"""Not yet known comes first and is the default: under r5(2)(b)(ii) abuse or neglect with serious
+harm means an SCR unless it is clear there are no concerns, so only "No concerns" lowers it."""
+DEFAULTS = {"interagency_concern": "not_known", "compliance_failure": "none"}
 COMPLIANCE = [("none", "None"), ("minor", "Minor non-compliance"),
               ("internal", "Internal standards or policy"),
               ("professional", "Professional standards"), ("statutory", "Statutory requirements")]
@@ -56,7 +60,7 @@ def _page(request: Request, user: PageUser, values: dict[str, Any], errors: dict
 def new_referral(request: Request, user: UserDep) -> Response:
     policy.require(user.principal, "refer")
     agencies = user.principal.agency or ""
-    return _page(request, user, {"agencies": agencies}, {})
+    return _page(request, user, {**DEFAULTS, "agencies": agencies}, {})
 
 
 @router.post("/referrals/new", response_class=HTMLResponse)
@@ -86,8 +90,8 @@ async def submit_referral(request: Request, user: UserDep) -> Response:
     except ValueError:
         errors["incident_date"] = "Give the date of the incident"
     facts: dict[str, Any] = {name: values.get(name) == "yes" for name, _ in FACTS}
-    facts["interagency_concern"] = values.get("interagency_concern", "none")
-    facts["compliance_failure"] = values.get("compliance_failure", "none")
+    for name, default in DEFAULTS.items():
+        facts[name] = values.get(name) or default
     if facts["interagency_concern"] not in dict(CONCERN):
         errors["interagency_concern"] = "Choose one of the options"
     if facts["compliance_failure"] not in dict(COMPLIANCE):
@@ -99,6 +103,7 @@ async def submit_referral(request: Request, user: UserDep) -> Response:
     try:
         view = await run_in_threadpool(cases.refer, ctx, user.principal, referral)
     except Invalid as invalid:
-        return _page(request, user, values, {"summary": invalid.message}, status=422)
+        field = str(invalid.detail.get("field") or "summary")
+        return _page(request, user, values, {field: invalid.message}, status=422)
     return RedirectResponse(f"/ui/cases/{view.case.reference}?notice=referred",
                             status_code=303)

@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 from app.auth.principal import SYSTEM
-from app.services import cases, tasks
+from app.services import cases, messages, tasks
 from app.services.context import ServiceContext
 from tests.browser.conftest import screenshot
+from tests.routes.driver import REVIEW_TEAM
 
 
 def refer(ctx: ServiceContext, **facts: Any) -> str:
@@ -81,11 +82,13 @@ def test_agency_lead_sees_only_their_agency(live_ctx: ServiceContext, page_for: 
     complete(live_ctx, reference, "endorse_review", {"endorsement": "endorse"})
     complete(live_ctx, reference, "agree_terms_of_reference", {
         "terms_of_reference": "t", "overview_author_involved": True, "methodology": "welsh_model",
+        "review_team": REVIEW_TEAM,
         "participating_agencies": [{"agency": "police", "writes_agency_review": True},
                                    {"agency": "health", "writes_agency_review": True}],
         "period_from": "2025-01-01", "period_to": "2026-02-20"})
-    complete(live_ctx, reference, "decide_involvement", {"family_involved": True,
-                                                          "staff_involved": True})
+    complete(live_ctx, reference, "decide_involvement", {
+        "family_involved": True, "staff_involved": True,
+        "staff_involvement": ["direct_discussion"]})
     complete(live_ctx, reference, "plan_publication", {
         "readership": "whole", "publication_plan": "web", "agency_reviews_due": "2026-05-01",
         "report_due": "2026-07-01", "publication_due": "2026-09-01"})
@@ -131,7 +134,8 @@ def test_narrow_screen_and_login_errors(page_for: Any, browser: Any, server: str
     context.close()
 
 
-def test_referral_to_the_chairs_endorsement_in_the_browser(page_for: Any) -> None:
+def test_referral_to_the_chairs_endorsement_in_the_browser(live_ctx: ServiceContext,
+                                                            page_for: Any) -> None:
     manager = page_for("bea.manager")
     manager.get_by_role("link", name="Refer a case").click()
     manager.get_by_role("button", name="Refer the case").click()
@@ -159,12 +163,28 @@ def test_referral_to_the_chairs_endorsement_in_the_browser(page_for: Any) -> Non
     panel.get_by_role("button", name="Submit").click()
     panel.wait_for_url(re.compile(f".*/ui/cases/{reference}.*"))
 
+    # a statutory case: the national panel is consulted before the chair decides
+    assert panel.locator("#case-status").inner_text() == "awaiting national panel"
+    assert "Not yet decided" in panel.locator("#case-scr").inner_text()
+    messages.deliver(live_ctx, SYSTEM, "national_panel_advice", reference, {
+        "advice": "A Serious Case Review is needed.", "advice_recommendation": "hold_scr"})
+
     chair = page_for("chris.chair")
     chair.goto(f"/ui/inbox?case={reference}")
-    chair.get_by_role("link", name="Endorse the decision to hold a review").click()
+    chair.get_by_role("link", name="Decide whether to hold a Serious Case Review").click()
+    assert "A Serious Case Review is needed." in chair.locator("main").inner_text()
     chair.get_by_role("radiogroup", name=re.compile("Your decision")) \
-        .get_by_label("Endorse the review").check()
+        .get_by_label("Do not hold a Serious Case Review").check()
+    chair.get_by_label(re.compile("reasons for not holding")).fill(
+        "It is clear there were no concerns about how the agencies worked together.")
+    chair.get_by_role("radiogroup", name=re.compile("review to hold instead")) \
+        .get_by_label("Concise review").check()
+    chair.get_by_role("button", name="Submit").click()
+    assert "differs from" in chair.locator(".error-summary").inner_text()
+    chair.get_by_label(re.compile("differs from the national panel")).fill(
+        "The injuries were shared and acted on at the time.")
     chair.get_by_role("button", name="Submit").click()
     chair.wait_for_url(re.compile(f".*/ui/cases/{reference}.*"))
-    assert chair.locator("#case-status").inner_text() == "awaiting national panel"
+    assert "Not held: It is clear there were no concerns" in \
+        chair.locator("#case-scr").inner_text()
     assert "decision recorded" in chair.locator("#case-timeline").inner_text()

@@ -26,17 +26,19 @@ def test_decision_clock_reminds_escalates_and_is_met(client: TestClient, ctx: Se
                                                      clock: ManualClock) -> None:
     driver = CaseDriver(client)
     driver.deploy()
-    driver.refer(died_in_custody=True)  # Monday 2 March 2026; incident on Friday 20 February
+    # severe, so a concise review: Monday 2 March 2026; incident on Friday 20 February
+    driver.refer(abuse_or_neglect=True, seriously_harmed=True, interagency_concern="curiosity")
     clocks = deadlines(client, driver.reference)
     assert clocks["notification"] == {
         "id": "notification", "label": "Serious incident notified to the Board",
         "statutory": True, "kind": "deadline", "due": "2026-02-27", "state": "met",
         "met_on": "2026-03-02", "late": True}
     assert (clocks["decision"]["due"], clocks["decision"]["state"]) == ("2026-04-02", "pending")
-    assert clocks["scr_complete"]["state"] == "not_started"
+    for clock_id in ("scr_complete", "report_to_national_panel", "national_panel_notice"):
+        assert clocks[clock_id]["state"] == "not_applicable", clock_id  # no SCR here
     assert client.get("/api/v1/cases/LIR-2026-0404/deadlines").status_code == 404
 
-    driver.screen("extended")
+    driver.screen("concise")
     [endorse] = driver.ready()
     assert endorse["due_at"] == "2026-04-03T00:00:00Z"  # the end of 2 April
 
@@ -67,14 +69,24 @@ def test_decision_clock_reminds_escalates_and_is_met(client: TestClient, ctx: Se
     clocks = deadlines(client, driver.reference)
     assert (clocks["decision"]["state"], clocks["decision"]["met_on"],
             clocks["decision"]["late"]) == ("met", "2026-04-03", True)
-    at(clock, 2026, 6, 1)
+    at(clock, 2026, 4, 4)
     assert timers.fire_due(ctx) == 0  # the endorsement's timers went with it
-    client.post("/api/v1/messages", json={"name": "national_panel_advice",
-                                          "business_key": driver.reference,
-                                          "data": {"advice": "Proceed"}})
+    assert deadlines(client, driver.reference)["scr_complete"]["state"] == "not_applicable"
+
+
+def test_scr_clock_starts_when_the_chair_decides_to_hold_one(client: TestClient) -> None:
+    driver = CaseDriver(client)
+    driver.deploy()
+    driver.refer(died_in_custody=True)
+    clocks = deadlines(client, driver.reference)
+    assert clocks["scr_complete"]["state"] == "not_started"  # statutory, not decided yet
+    driver.screen("extended")
+    driver.national_panel_consulted("Proceed with a Serious Case Review.")
+    driver.hold_scr()
     clocks = deadlines(client, driver.reference)
     assert (clocks["scr_complete"]["due"], clocks["scr_complete"]["state"]) == (
-        "2026-10-03", "pending")
+        "2026-09-02", "pending")
+    assert clocks["national_panel_notice"]["state"] == "not_applicable"
 
 
 def test_commissioning_deadlines_drive_timers(client: TestClient, ctx: ServiceContext,
@@ -102,10 +114,8 @@ def test_extended_route_records_every_clock(client: TestClient, ctx: ServiceCont
     driver.deploy()
     driver.refer(abuse_or_neglect=True, child_died=True)
     driver.screen("extended")
-    driver.endorse()
-    client.post("/api/v1/messages", json={"name": "national_panel_advice",
-                                          "business_key": driver.reference,
-                                          "data": {"advice": "Proceed"}})
+    driver.national_panel_consulted("Proceed")
+    driver.hold_scr()
     driver.full_review_to_end(extended=True)
     driver.submit("publish_report", {"publish": True, "national_panel_sent_on": "2026-08-20",
                                      "published_on": "2026-09-01", "published_format": "whole",

@@ -20,6 +20,7 @@ from app.engine.errors import InvalidDefinition, StepFailed
 from app.engine.serializer import spec_from_json
 
 GRADING_DMN = Path(__file__).resolve().parents[2] / "processes" / "grading.dmn"
+REPUTATION_DMN = GRADING_DMN.with_name("reputation.dmn")
 
 PUBLIC = "media_coverage,political_questions,annual_report,single_agency_governance"
 EXPECTED = {
@@ -50,10 +51,21 @@ MATRIX_CASES = [
      "catastrophic", "grading_catastrophic_died_abuse_neglect"),
     ("abuse_harm_concern", {**ABUSE_HARM, "interagency_concern": "concern"},
      "catastrophic", "grading_catastrophic_harmed_interagency_concern"),
+    ("abuse_harm_interagency_not_known", {**ABUSE_HARM, "interagency_concern": "not_known"},
+     "catastrophic", "grading_catastrophic_harmed_interagency_not_known"),
+    ("abuse_harm_interagency_unanswered", dict(ABUSE_HARM),
+     "catastrophic", "grading_catastrophic_harmed_interagency_not_known"),
     ("died_in_custody", {"died_in_custody": True},
      "catastrophic", "grading_catastrophic_died_in_custody"),
-    ("suspected_suicide", {"suspected_suicide": True},
-     "catastrophic", "grading_catastrophic_suspected_suicide"),
+    ("died_in_custody_no_abuse_no_concern",
+     {"died_in_custody": True, "child_died": True, "abuse_or_neglect": False,
+      "interagency_concern": "none"},
+     "catastrophic", "grading_catastrophic_died_in_custody"),
+    ("suspected_suicide_abuse", {"suspected_suicide": True, "abuse_or_neglect": True},
+     "catastrophic", "grading_catastrophic_suspected_suicide_abuse_neglect"),
+    ("suspected_suicide_parents_charged",
+     {"suspected_suicide": True, "parents_charged_neglect": True},
+     "catastrophic", "grading_catastrophic_suspected_suicide_abuse_neglect"),
     # Severe
     ("abuse_harm_curiosity", {**ABUSE_HARM, "interagency_concern": "curiosity"},
      "severe", "grading_severe_harmed_interagency_curiosity"),
@@ -66,6 +78,10 @@ MATRIX_CASES = [
     ("domestic_homicide", {"parent_domestic_homicide": True},
      "severe", "grading_severe_domestic_homicide"),
     # Significant
+    ("suspected_suicide_without_abuse", {"suspected_suicide": True},
+     "significant", "grading_significant_suspected_suicide"),
+    ("suspected_suicide_died_without_abuse", {"suspected_suicide": True, "child_died": True},
+     "significant", "grading_significant_suspected_suicide"),
     ("death_without_abuse", {"child_died": True},
      "significant", "grading_significant_child_death"),
     ("abuse_harm_no_interagency_concern", {**ABUSE_HARM, "interagency_concern": "none"},
@@ -90,6 +106,9 @@ MATRIX_CASES = [
      "moderate", "grading_moderate_parents_charged_neglect"),
     ("missing_education_known", {"missing_education": True, "known_to_services": True},
      "moderate", "grading_moderate_missing_education_known_to_services"),
+    ("missing_education_known_internal_failure",
+     {"missing_education": True, "known_to_services": True, "compliance_failure": "internal"},
+     "moderate", "grading_moderate_missing_education_known_to_services"),
     ("internal_failure", {"compliance_failure": "internal"},
      "moderate", "grading_moderate_internal_failure"),
     # Low
@@ -97,6 +116,13 @@ MATRIX_CASES = [
     ("minor_injury_missing_education", {"minor_injury": True, "missing_education": True},
      "low", "grading_low_minor_injury"),
     ("minor_injury_known", {"minor_injury": True, "known_to_services": True},
+     "low", "grading_low_minor_injury"),
+    ("minor_injury_missing_education_known",
+     {"minor_injury": True, "missing_education": True, "known_to_services": True},
+     "low", "grading_low_minor_injury"),
+    ("minor_injury_missing_education_known_internal_failure",
+     {"minor_injury": True, "missing_education": True, "known_to_services": True,
+      "compliance_failure": "internal"},
      "low", "grading_low_minor_injury"),
     ("minor_non_compliance", {"compliance_failure": "minor"},
      "low", "grading_low_minor_non_compliance"),
@@ -124,10 +150,20 @@ def grade(decisions, facts):
 
 
 def assert_grade(result, expected_grade: str, rule_id: str) -> None:
-    route, statutory, review_type, notify = EXPECTED[expected_grade]
+    route, statutory, review_type, _notify = EXPECTED[expected_grade]
     assert result.outputs == {"grade": expected_grade, "review_type": review_type,
-                              "route": route, "statutory": statutory, "notify": notify}
+                              "route": route, "statutory": statutory}
     assert [rule["id"] for rule in result.matched_rules] == [rule_id]
+
+
+@pytest.fixture(scope="module")
+def reputation():
+    return load_decisions([SourceFile("reputation.dmn", REPUTATION_DMN.read_bytes())])
+
+
+def told(reputation, grade_id: str) -> list[str]:
+    """Who must be told of a case of that grade (the Reputation column, `reputation.dmn`)."""
+    return evaluate(reputation, "reputation", {"grade": grade_id}).outputs["notify"].split(",")
 
 
 @pytest.mark.parametrize(("facts", "expected_grade", "rule_id"),
@@ -153,16 +189,19 @@ def test_empty_facts_give_the_catch_all(decisions):
 
 @pytest.mark.parametrize("missing", [
     "abuse_or_neglect", "child_died", "seriously_harmed", "interagency_concern",
+    "compliance_failure",
 ])
-def test_missing_facts_mean_false_or_none(decisions, missing):
+def test_missing_facts_mean_false_none_or_not_known(decisions, missing):
+    """A missing interagency_concern is "not_known" (a missing answer is not "no concerns");
+    a missing compliance_failure is "none"; a missing boolean is false."""
     facts = {"abuse_or_neglect": True, "child_died": True, "seriously_harmed": True,
-             "interagency_concern": "concern"}
+             "interagency_concern": "concern", "compliance_failure": "internal"}
     with_all = grade(decisions, facts)
     assert with_all.outputs["grade"] == "catastrophic"
     del facts[missing]
     without = grade(decisions, facts)
-    explicit = grade(decisions, {**facts, missing: "none" if missing == "interagency_concern"
-                                 else False})
+    default = {"interagency_concern": "not_known", "compliance_failure": "none"}
+    explicit = grade(decisions, {**facts, missing: default.get(missing, False)})
     assert without.outputs == explicit.outputs
     assert without.matched_rules == explicit.matched_rules
 
@@ -178,24 +217,30 @@ def test_null_and_false_mean_the_same_as_missing(decisions):
     all_null = dict.fromkeys(booleans + strings)
     for facts in (all_false, all_null):
         assert_grade(grade(decisions, facts), "low", "grading_default_low")
+    for empty in (None, ""):  # a null or empty answer is not known, not "none"
+        result = grade(decisions, {**ABUSE_HARM, "interagency_concern": empty})
+        assert_grade(result, "catastrophic", "grading_catastrophic_harmed_interagency_not_known")
+    # a rule that needs a fact to be false (no minor injury) takes null as false
+    result = grade(decisions, {"missing_education": True, "known_to_services": True,
+                               "minor_injury": None})
+    assert_grade(result, "moderate", "grading_moderate_missing_education_known_to_services")
 
 
-@pytest.mark.parametrize(("fact", "rule_id"), [
-    ("died_in_custody", "grading_catastrophic_died_in_custody"),
-    ("suspected_suicide", "grading_catastrophic_suspected_suicide"),
-])
-def test_statutory_triggers_alone(decisions, fact, rule_id):
-    result = grade(decisions, {fact: True})
-    assert_grade(result, "catastrophic", rule_id)
-    assert result.outputs["statutory"] is True
-    assert "publication" in result.outputs["notify"].split(",")
+def test_death_in_custody_is_statutory_alone_and_suicide_is_not(decisions):
+    custody = grade(decisions, {"died_in_custody": True})
+    assert_grade(custody, "catastrophic", "grading_catastrophic_died_in_custody")
+    assert custody.outputs["statutory"] is True
+    suicide = grade(decisions, {"suspected_suicide": True})
+    assert_grade(suicide, "significant", "grading_significant_suspected_suicide")
+    assert suicide.outputs["statutory"] is False
 
 
-def test_only_catastrophic_is_statutory_and_published(decisions):
+def test_only_catastrophic_is_statutory_and_published(decisions, reputation):
     for _, facts, expected_grade, _ in MATRIX_CASES:
         outputs = grade(decisions, facts).outputs
         assert outputs["statutory"] is (expected_grade == "catastrophic")
-        assert ("publication" in outputs["notify"].split(",")) is (expected_grade == "catastrophic")
+        published = "publication" in told(reputation, outputs["grade"])
+        assert published is (expected_grade == "catastrophic")
 
 
 @pytest.mark.parametrize(("facts", "expected_grade", "rule_id"), [
@@ -210,14 +255,22 @@ def test_only_catastrophic_is_statutory_and_published(decisions):
     ({"parents_charged_neglect": True, "seriously_harmed": True, "interagency_concern": "concern"},
      "catastrophic", "grading_catastrophic_harmed_interagency_concern"),
     ({"minor_injury": True, "compliance_failure": "professional"},
-     "significant", "grading_significant_professional_statutory_failure"),
+     "low", "grading_low_minor_injury"),
     ({"minor_injury": True, "compliance_failure": "internal"},
-     "moderate", "grading_moderate_internal_failure"),
+     "low", "grading_low_minor_injury"),
+    ({"parents_charged_neglect": True, "compliance_failure": "statutory"},
+     "moderate", "grading_moderate_parents_charged_neglect"),
     ({"transported_to_hospital": True, "compliance_failure": "minor"},
      "significant", "grading_significant_transported_to_hospital"),
+    ({"suspected_suicide": True, "died_in_custody": True},
+     "catastrophic", "grading_catastrophic_died_in_custody"),
+    ({"suspected_suicide": True, "permanent_disability": True},
+     "severe", "grading_severe_permanent_disability"),
 ], ids=["injuries", "custody_beats_everything", "self_harm_over_moderate", "cse_over_death",
-        "charged_neglect_harm_concern", "professional_failure_lifts_low",
-        "internal_failure_lifts_low", "minor_non_compliance_does_not_lower"])
+        "charged_neglect_harm_concern", "professional_failure_does_not_lift_an_incident",
+        "internal_failure_does_not_lift_a_minor_injury",
+        "statutory_failure_does_not_lift_an_incident", "minor_non_compliance_does_not_lower",
+        "suicide_in_custody", "severe_over_suicide_without_abuse"])
 def test_highest_grade_wins(decisions, facts, expected_grade, rule_id):
     assert_grade(grade(decisions, facts), expected_grade, rule_id)
 
@@ -234,7 +287,8 @@ def test_every_fact_at_once_is_catastrophic(decisions):
 
 
 @pytest.mark.parametrize(("concern", "expected_grade", "rule_id"), [
-    (None, "significant", "grading_significant_seriously_harmed"),
+    (None, "catastrophic", "grading_catastrophic_harmed_interagency_not_known"),
+    ("not_known", "catastrophic", "grading_catastrophic_harmed_interagency_not_known"),
     ("none", "significant", "grading_significant_seriously_harmed"),
     ("curiosity", "severe", "grading_severe_harmed_interagency_curiosity"),
     ("concern", "catastrophic", "grading_catastrophic_harmed_interagency_concern"),
@@ -253,7 +307,7 @@ def test_interagency_concern_needs_abuse_or_neglect(decisions):
 
 
 def test_interagency_concern_does_not_soften_a_death(decisions):
-    for concern in ("none", "curiosity", "concern"):
+    for concern in ("not_known", "none", "curiosity", "concern"):
         result = grade(decisions, {"abuse_or_neglect": True, "child_died": True,
                                    "interagency_concern": concern})
         assert_grade(result, "catastrophic", "grading_catastrophic_died_abuse_neglect")
@@ -281,7 +335,7 @@ def test_evaluation_leaves_the_facts_alone(decisions):
 
 
 def test_evaluate_decision_parses_and_evaluates(grading_file):
-    result = evaluate_decision([grading_file], "grading", {"suspected_suicide": True})
+    result = evaluate_decision([grading_file], "grading", {"died_in_custody": True})
     assert result.outputs["grade"] == "catastrophic"
 
 
@@ -425,9 +479,10 @@ def test_grading_inside_a_process(grade_process, facts, expected_grade, rule_id)
 
     route, statutory, review_type, notify = EXPECTED[expected_grade]
     data = runner.data(workflow)
-    assert {key: data[key] for key in ("grade", "review_type", "route", "statutory", "notify")} \
+    assert {key: data[key] for key in ("grade", "review_type", "route", "statutory")} \
         == {"grade": expected_grade, "review_type": review_type, "route": route,
-            "statutory": statutory, "notify": notify}
+            "statutory": statutory}
+    assert notify  # who must be told is the reputation decision's (test_every_grade_says...)
     assert [task.bpmn_id for task in runner.ready_tasks(workflow)] == ["screen_referral"]
 
     (record,) = [item for item in step.items

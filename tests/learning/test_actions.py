@@ -11,7 +11,7 @@ from app.clock import ManualClock
 from app.services import timers
 from app.services.context import ServiceContext
 from tests.conftest import ClientFactory
-from tests.routes.driver import ACTION, FINDINGS, CaseDriver
+from tests.routes.driver import ACTION, AGENCY_REVIEW, FINDINGS, CaseDriver
 
 POLICE_ACTION = {**ACTION, "owner_agency": "police", "lead": "Detective inspector",
                  "target_date": "2026-04-15", "action": "Brief officers on escalation"}
@@ -27,7 +27,8 @@ def finished_single_agency_review(client: TestClient) -> CaseDriver:
         "agency": "health", "terms_of_reference": "t", "due_date": "2026-03-20"})
     driver.submit("carry_out_single_agency_review", {
         "chronology": [{"date": "2026-01-05", "event": "Visit", "source": "Notes"}],
-        "analysis": "a", "findings": FINDINGS, "actions": [ACTION, POLICE_ACTION]})
+        "analysis": "a", "findings": FINDINGS, "actions": [ACTION, POLICE_ACTION],
+        "author": AGENCY_REVIEW["author"]})
     driver.submit("receive_findings", {"accepted": True})
     return driver
 
@@ -124,6 +125,7 @@ def test_publications_and_learning_events(client: TestClient,
     driver.full_review_to_end(extended=False)
     driver.submit("decide_publication", {"publish": True, "published_on": "2026-09-01",
                                          "published_format": "shortened",
+                                         "format_change_reason": "Staff asked for a summary.",
                                          "location": "Board website"})
     [report] = client.get("/api/v1/publications").json()["items"]
     assert (report["kind"], report["published_on"], report["available_until"],
@@ -148,7 +150,10 @@ def test_publications_and_learning_events(client: TestClient,
         "attendance": {"police": 5, "health": 7}, "outputs": "Escalation flowchart",
         "case_reference": driver.reference})
     assert event.status_code == 201
-    assert client.get("/api/v1/learning-events", params={"year": 2026}).json()["total"] == 1
+    # the review's own learning event (held inside the route) is on the register too
+    assert client.get("/api/v1/learning-events", params={"year": 2026}).json()["total"] == 2
+    assert client.get("/api/v1/learning-events", params={"year": 2026, "kind": "forum"}) \
+        .json()["total"] == 1
     assert agency.get("/api/v1/learning-events").status_code == 200
     assert client.post("/api/v1/learning-events", json={
         "held_on": "2026-10-01", "kind": "party", "purpose": "x", "attendance": {},

@@ -41,9 +41,9 @@ CASES: list[tuple[str, str, str | None, str | None, str, dict[str, str]]] = [
     # E, Q4: notification on time, decision overdue
     ("LIR-2025-0005", "2025-10-01T12:00", "low", "audit", "screening", {
         "incident": "2025-09-29", "referred": "2025-10-01"}),
-    # F, Q4: notification and decision on time; the notice to the national panel late
-    # (due 15 Dec)
-    ("LIR-2025-0006", "2025-11-20T12:00", "severe", None, "declined", {
+    # F, Q4: statutory, and the chair decided not to hold an SCR: notification and decision on
+    # time; the notice to the national panel late (due 15 Dec)
+    ("LIR-2025-0006", "2025-11-20T12:00", "catastrophic", None, "declined", {
         "incident": "2025-11-17", "referred": "2025-11-20", "decided": "2025-12-01",
         "declined_scr": "2025-12-01", "national_panel_notified": "2025-12-20"}),
     # G, Q4 (the last half hour of the year): ungraded; notification on time (due 31 Dec:
@@ -57,6 +57,35 @@ CASES: list[tuple[str, str, str | None, str | None, str, dict[str, str]]] = [
         "incident": "2025-12-30", "referred": "2026-01-01"}),
 ]
 
+# statutory, scr_held: the SCR clocks apply only where an SCR is held (scr_complete, the report
+# to the national panel) or where the chair decided not to hold one (the notice to the panel).
+# B's report to the national panel and its key date count for nothing: B is no SCR.
+SCR: dict[str, tuple[bool | None, bool | None]] = {
+    "LIR-2025-0001": (True, True), "LIR-2025-0006": (True, False),
+    "LIR-2025-0007": (None, None), "LIR-2026-0001": (True, None),
+}
+
+# what the reviews recorded on their outcome (the routes' record_outcome)
+OUTCOMES: dict[str, dict[str, Any]] = {
+    "LIR-2025-0001": {"staff_involvement": ["direct_discussion", "meetings"]},
+    "LIR-2025-0002": {  # Q1
+        "family_not_involved_reason": "The family moved away and could not be traced.",
+        "staff_involvement": ["direct_discussion"],
+        "lessons": [{"agency": "health", "lesson": "Escalate missed health appointments"}]},
+    "LIR-2025-0003": {"lessons": ["Ask who else lives in the home"]},  # Q2: no agency named
+    "LIR-2025-0004": {  # Q3
+        "staff_not_involved_reason": "The practitioners have left the agency.",
+        "lessons": [{"agency": "police", "lesson": "Record the voice of the child"},
+                    {"agency": "health", "lesson": "  Share   concerns with the school  "},
+                    {"agency": "health", "lesson": "   "}],  # no words: not a lesson
+        "no_recommendations_reason": "The agency had already changed its procedure."},
+    "LIR-2025-0005": {"case_study": {  # Q4, as the audit route records it
+        "case_study": "Early help that worked: the school and the health visitor shared "
+                      "their concerns early.", "audiences": ["newsletter", "board_event"]}},
+    "LIR-2024-0009": {"family_not_involved_reason": "Not in 2025."},
+    "LIR-2026-0001": {"no_recommendations_reason": "Not in 2025."},
+}
+
 FINDINGS: list[tuple[str, list[str]]] = [
     ("LIR-2025-0001", ["information sharing", "professional curiosity"]),
     ("LIR-2025-0001", ["information sharing"]),
@@ -65,6 +94,7 @@ FINDINGS: list[tuple[str, list[str]]] = [
     ("LIR-2025-0004", ["neglect"]),
     ("LIR-2025-0004", ["neglect", " neglect "]),  # counts once
     ("LIR-2025-0006", ["voice of the child"]),
+    ("LIR-2025-0002", ["agency_lesson"]),  # the register's copy of a lesson: not a finding
     ("LIR-2024-0009", ["information sharing"]),  # not in 2025
     ("LIR-2026-0001", ["neglect"]),  # not in 2025
 ]
@@ -94,14 +124,14 @@ PUBLICATIONS: list[tuple[str, str, str]] = [
     ("LIR-2026-0001", "briefing", "2026-01-05"),  # not in 2025
 ]
 
-# held on, kind, attendance
-EVENTS: list[tuple[str, str, dict[str, int]]] = [
-    ("2025-02-14", "learning_event", {"police": 5, "health": 3}),
-    ("2025-05-20", "forum", {"health": 4, "education": 2}),
-    ("2025-09-09", "briefing_session", {"police": 1}),
-    ("2025-11-11", "learning_event", {"childrens_social_care": 6}),
-    ("2024-12-10", "forum", {"police": 9}),  # not in 2025
-    ("2026-01-15", "learning_event", {"health": 9}),  # not in 2025
+# held on, kind, attendance, the case whose route held it (None: the Board's own)
+EVENTS: list[tuple[str, str, dict[str, int], str | None]] = [
+    ("2025-02-14", "learning_event", {"police": 5, "health": 3}, "LIR-2025-0001"),
+    ("2025-05-20", "forum", {"health": 4, "education": 2}, None),
+    ("2025-09-09", "briefing_session", {"police": 1}, None),
+    ("2025-11-11", "learning_event", {"childrens_social_care": 6}, "LIR-2025-0002"),
+    ("2024-12-10", "forum", {"police": 9}, None),  # not in 2025
+    ("2026-01-15", "learning_event", {"health": 9}, "LIR-2026-0001"),  # not in 2025
 ]
 
 
@@ -112,12 +142,15 @@ def seed_year(ctx: ServiceContext) -> None:
         for reference, referred, grade, route, status, key_dates in CASES:
             _, year, sequence = reference.split("-")
             created = _at(referred)
+            statutory, scr_held = SCR.get(reference, (False, None))
             session.add(ReviewCase(
                 reference=reference, year=int(year), sequence=int(sequence),
                 child_pseudonym=f"Child {sequence}", agencies=["police", "health"],
                 incident_date=dt.date.fromisoformat(key_dates.get("incident", referred[:10])),
                 summary="A seeded case.", facts={}, status=status, grade=grade, route=route,
-                review_type=None, statutory=None, key_dates=key_dates, outcome={},
+                review_type=None, statutory=statutory, scr_held=scr_held,
+                scr_not_held_reason="The agencies' work is already known." if scr_held is False
+                else None, key_dates=key_dates, outcome=OUTCOMES.get(reference, {}),
                 referral_instance_id=None, created_at=created, updated_at=created,
                 closed_at=created + dt.timedelta(days=200) if status == "closed" else None))
         for index, (reference, themes) in enumerate(FINDINGS):
@@ -140,9 +173,9 @@ def seed_year(ctx: ServiceContext) -> None:
                 published_on=dt.date.fromisoformat(published), available_until=None,
                 location="https://board.example/reviews", readership="public",
                 recorded_by="bea.manager", created_at=now))
-        for held, kind, attendance in EVENTS:
+        for held, kind, attendance, case in EVENTS:
             session.add(LearningEvent(
                 held_on=dt.date.fromisoformat(held), kind=kind, purpose="Share the learning",
-                attendance=attendance, outputs="Notes", case_reference=None,
+                attendance=attendance, outputs="Notes", case_reference=case,
                 recorded_by="bea.manager", created_at=now))
         uow.commit()

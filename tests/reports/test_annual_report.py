@@ -20,18 +20,22 @@ from tests.security import cheap_hashing  # noqa: F401  (an autouse fixture: che
 ANNUAL = "/api/v1/reports/annual"
 PMF = "/api/v1/reports/pmf"
 
-# clock: (met on time, met late, overdue, pending, not started) over the 7 cases of 2025
+# clock: (met on time, met late, overdue, pending, not started) over those of the 7 cases of
+# 2025 it applies to: the SCR clocks count A (an SCR) or F (no SCR, by the chair's decision) only
 TIMELINESS = {
     "notification": (5, 2, 0, 0, 0),
     "decision": (3, 1, 3, 0, 0),
-    "national_panel_notice": (0, 1, 0, 0, 6),
-    "scr_complete": (0, 1, 0, 0, 6),
+    "national_panel_advice": (0, 0, 0, 0, 3),  # statutory (A, F) or not known (G)
+    "national_panel_notice": (0, 1, 0, 0, 0),
+    "scr_complete": (0, 1, 0, 0, 0),
     "agency_reviews": (1, 0, 1, 0, 5),
     "report": (1, 0, 0, 1, 5),
-    "report_to_national_panel": (1, 0, 0, 1, 5),
+    "report_to_national_panel": (0, 0, 0, 1, 0),
     "publication": (1, 0, 0, 1, 5),
     "kept_published": (0, 0, 0, 1, 6),
 }
+APPLIES_TO = {"national_panel_advice": "statutory", "national_panel_notice": "scr_not_held",
+              "scr_complete": "scr_held", "report_to_national_panel": "scr_held"}
 STATES = ("met_on_time", "met_late", "overdue", "pending", "not_started")
 ACTION_KEYS = ("total", "completed_on_time", "completed_late", "overdue", "open", "cancelled")
 # agency: (total, on time, late, overdue, open, cancelled)
@@ -41,16 +45,18 @@ ACTIONS_BY_AGENCY = {
     "police": (4, 1, 0, 2, 1, 0),
 }
 SUMMARY = (
-    "In 2025 the Board received 7 referrals (1 catastrophic, 2 severe, 1 significant, "
+    "In 2025 the Board received 7 referrals (2 catastrophic, 1 severe, 1 significant, "
     "1 moderate and 1 low). 5 cases went to a review route (1 extended, 2 concise, 1 single "
     "agency and 1 audit). As at 2 March 2026, 3 of them are closed or declined, 1 in monitoring "
     "of the action plan and 3 still in screening or review. Against the statutory clocks, "
-    "9 deadlines were met on time, 5 late, and 3 are overdue. The year's reviews set 10 "
+    "8 deadlines were met on time, 5 late, and 3 are overdue. The year's reviews set 10 "
     "actions: 3 completed (2 on time, 1 late), 3 open, 1 cancelled; 3 are overdue, most in "
     "police (2). The most frequent themes were information sharing (3 findings), neglect "
     "(2 findings) and professional curiosity (2 findings); 3 themes came back in two or more "
-    "reviews: information sharing, professional curiosity and voice of the child. The Board "
-    "published 3 documents and held 4 learning events, attended by 21 practitioners.")
+    "reviews: information sharing, professional curiosity and voice of the child. 1 review "
+    "did not involve the family, 1 review did not involve front-line staff and 1 review ended "
+    "with no recommendations, each with its reasons recorded. The Board published 3 documents "
+    "and held 4 learning events (2 within reviews), attended by 21 practitioners.")
 
 
 def _theme(theme: str, findings: int, cases: int) -> dict[str, Any]:
@@ -81,7 +87,7 @@ def test_annual_report_figures(seeded: TestClient) -> None:
     assert report["year"] == 2025 and report["as_of"] == "2026-03-02"
     assert report["reviews"] == {
         "total": 7,
-        "by_grade": {"catastrophic": 1, "severe": 2, "significant": 1, "moderate": 1, "low": 1,
+        "by_grade": {"catastrophic": 2, "severe": 1, "significant": 1, "moderate": 1, "low": 1,
                      "best_practice": 0, "none": 1},
         "by_route": {"extended": 1, "concise": 2, "single_agency": 1, "audit": 1, "none": 2},
         "by_status": {"screening": 2, "awaiting_endorsement": 0, "awaiting_national_panel": 0,
@@ -91,6 +97,8 @@ def test_annual_report_figures(seeded: TestClient) -> None:
     for clock_id, counts in TIMELINESS.items():
         clock = report["timeliness"][clock_id]
         assert tuple(clock[state] for state in STATES) == counts, clock_id
+        assert clock["applies_to"] == APPLIES_TO.get(clock_id, "all"), clock_id
+    assert "urgent_concern" not in report["timeliness"]  # a task's clock, not a case's
     assert report["timeliness"]["decision"]["label"] == "Decision whether to hold a review"
     assert report["timeliness"]["decision"]["statutory"] is True
     assert report["timeliness"]["report"]["statutory"] is False
@@ -128,7 +136,35 @@ def test_annual_report_figures(seeded: TestClient) -> None:
         "attendance_total": 21,
         "attendance_by_agency": {"childrens_social_care": 6, "education": 2, "health": 7,
                                  "police": 6},
+        "within_reviews": 2,
     }
+    assert report["involvement"] == {
+        "family_not_involved": 1, "staff_not_involved": 1,
+        "reviews": [
+            {"case_reference": "LIR-2025-0002",
+             "family_not_involved_reason": "The family moved away and could not be traced.",
+             "staff_not_involved_reason": None, "staff_involvement": ["direct_discussion"]},
+            {"case_reference": "LIR-2025-0004", "family_not_involved_reason": None,
+             "staff_not_involved_reason": "The practitioners have left the agency.",
+             "staff_involvement": []}]}
+    assert report["lessons"] == {
+        "total": 4, "by_agency": {"health": 2, "police": 1, "unknown": 1},
+        "items": [
+            {"case_reference": "LIR-2025-0002", "agency": "health",
+             "lesson": "Escalate missed health appointments"},
+            {"case_reference": "LIR-2025-0003", "agency": "",
+             "lesson": "Ask who else lives in the home"},
+            {"case_reference": "LIR-2025-0004", "agency": "police",
+             "lesson": "Record the voice of the child"},
+            {"case_reference": "LIR-2025-0004", "agency": "health",
+             "lesson": "Share concerns with the school"}]}
+    assert report["case_studies"] == {"total": 1, "items": [{
+        "case_reference": "LIR-2025-0005", "title": "",
+        "summary": "Early help that worked: the school and the health visitor shared their "
+                   "concerns early.", "audiences": ["newsletter", "board_event"]}]}
+    assert report["no_recommendations"] == {"total": 1, "items": [{
+        "case_reference": "LIR-2025-0004", "route": "single_agency",
+        "reason": "The agency had already changed its procedure."}]}
     assert report["progress_summary"] == SUMMARY
 
 
@@ -170,7 +206,8 @@ def test_annual_report_as_csv(seeded: TestClient) -> None:
     values = {(section, measure): int(value) for section, measure, value in rows[1:]}
     assert len(values) == len(rows) - 1, "one row per measure"
     assert {section for section, _m in values} == {
-        "reviews", "timeliness", "themes", "actions", "publications", "learning_events"}
+        "reviews", "timeliness", "themes", "actions", "publications", "learning_events",
+        "involvement", "lessons", "case_studies", "no_recommendations"}
     expected = {
         ("reviews", "total"): 7, ("reviews", "by_grade.none"): 1,
         ("reviews", "by_route.concise"): 2, ("reviews", "by_status.erased"): 0,
@@ -183,6 +220,12 @@ def test_annual_report_as_csv(seeded: TestClient) -> None:
         ("publications", "total"): 3, ("publications", "by_kind.briefing"): 2,
         ("learning_events", "attendance_total"): 21,
         ("learning_events", "attendance_by_agency.health"): 7,
+        ("learning_events", "within_reviews"): 2,
+        ("timeliness", "scr_complete.not_started"): 0,
+        ("timeliness", "report_to_national_panel.met_on_time"): 0,
+        ("involvement", "family_not_involved"): 1, ("involvement", "staff_not_involved"): 1,
+        ("lessons", "total"): 4, ("lessons", "by_agency.health"): 2,
+        ("case_studies", "total"): 1, ("no_recommendations", "total"): 1,
     }
     assert {key: values[key] for key in expected} == expected
     # every row is a figure of the JSON, and every JSON count is a row
@@ -196,7 +239,8 @@ def test_annual_report_as_csv(seeded: TestClient) -> None:
     for name in ("by_grade", "by_route", "by_status"):
         for key, count in report["reviews"][name].items():
             assert values["reviews", f"{name}.{key}"] == count
-    assert len(values) == 1 + 7 + 5 + 8 + 9 * 5 + 2 + 4 * 2 + 6 + 3 * 6 + 1 + 2 + 1 + 3 + 1 + 4
+    assert len(values) == (1 + 7 + 5 + 8 + 10 * 5 + 2 + 4 * 2 + 6 + 3 * 6 + 1 + 2 + 1 + 3 + 1 + 1
+                           + 4 + 2 + 1 + 3 + 1 + 1)
 
 
 def test_pmf_export_by_quarter(seeded: TestClient) -> None:
@@ -211,7 +255,8 @@ def test_pmf_export_by_quarter(seeded: TestClient) -> None:
     expected = {
         # reviews and their clocks and themes: by referral date
         "reviews.total": [2, 1, 1, 3, 7],
-        "reviews.by_grade.severe": [1, 0, 0, 1, 2],
+        "reviews.by_grade.severe": [1, 0, 0, 0, 1],
+        "reviews.by_grade.catastrophic": [1, 0, 0, 1, 2],
         "reviews.by_grade.none": [0, 0, 0, 1, 1],  # referred at 23:30 on 31 December
         "reviews.by_route.none": [0, 0, 0, 2, 2],
         "reviews.by_status.closed": [1, 0, 1, 0, 2],
@@ -237,6 +282,16 @@ def test_pmf_export_by_quarter(seeded: TestClient) -> None:
         "learning_events.total": [1, 1, 1, 1, 4],
         "learning_events.attendance_total": [8, 6, 1, 6, 21],
         "learning_events.attendance_by_agency.police": [5, 0, 1, 0, 6],
+        "learning_events.within_reviews": [1, 0, 0, 1, 2],
+        # what the reviews recorded: by referral date, as the reviews
+        "timeliness.national_panel_notice.met_late": [0, 0, 0, 1, 1],
+        "timeliness.scr_complete.not_started": [0, 0, 0, 0, 0],
+        "involvement.family_not_involved": [1, 0, 0, 0, 1],
+        "involvement.staff_not_involved": [0, 0, 1, 0, 1],
+        "lessons.total": [1, 1, 2, 0, 4],
+        "lessons.by_agency.health": [1, 0, 1, 0, 2],
+        "case_studies.total": [0, 0, 0, 1, 1],
+        "no_recommendations.total": [0, 0, 1, 0, 1],
     }
     assert {key: table[key] for key in expected} == expected
     for measure, values in table.items():
@@ -265,9 +320,16 @@ def test_html_report_has_its_charts(seeded: TestClient) -> None:
                                       "chart-events", "chart-attendance"]
     for chart_id, title, desc in charts:
         assert f'<title id="{title}">' in page and f'<desc id="{desc}">' in page, chart_id
-    assert "Referrals in 2025 by grade (cases). catastrophic: 1; severe: 2;" in page
+    assert "Referrals in 2025 by grade (cases). catastrophic: 2; severe: 1;" in page
     assert 'id="figure-overdue-actions">3<' in page
     assert SUMMARY.replace("'", "&#39;") in page
+    for text in ("The family moved away and could not be traced.",
+                 "The practitioners have left the agency.", "Record the voice of the child",
+                 "Early help that worked", "for newsletter, board event",
+                 "The agency had already changed its procedure.",
+                 "(2 within reviews)", "cases with a Serious Case Review"):
+        assert text in page, text
+    assert "Not in 2025." not in page
     for reference in ("LIR-2025-0001", "LIR-2025-0003", "LIR-2025-0002"):
         assert reference in page
     # the Accept header chooses when no format is given

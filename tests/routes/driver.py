@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -19,12 +20,32 @@ AGENCY_REVIEW = {
     "analysis": "Information was not shared between the health visitor and the school nurse.",
     "lessons": ["Share concerns about supervision promptly"],
     "action_points": ["Review the information sharing protocol"],
+    "author": {"name": "A. Reviewer", "role": "Safeguarding lead",
+               "line_responsibility": False},
 }
+REVIEW_TEAM = [
+    {"name": "Dr Jane Author", "role": "overview_author", "organisation": "Independent",
+     "independence": "independent_of_case_and_agencies", "conflict_of_interest": "none"},
+    {"name": "Sam Reviewer", "role": "reviewer", "organisation": "Neighbouring Board",
+     "independence": "professional_independent_of_case",
+     "skills": "Designated nurse with experience of infant injuries",
+     "conflict_of_interest": "none"},
+]
 ACTION = {"action": "Train health visitors on escalation", "owner_agency": "health",
           "lead": "Named nurse", "target_date": "2027-06-30",
           "measure_of_success": "90% of health visitors trained"}
 FINDINGS = [{"finding": "Concerns were not escalated", "themes": ["escalation",
                                                                  "information_sharing"]}]
+
+
+def assert_statutory_duty(case: dict[str, Any]) -> None:
+    """No statutory case reaches the end of a review without its Serious Case Review or the
+    chair's recorded decision not to hold one (every route test reads cases through this)."""
+    if case["statutory"] and case["status"] in ("closed", "monitoring", "declined"):
+        assert case["scr_held"] is not None, f"{case['reference']} is {case['status']} with " \
+            "neither an SCR nor a recorded decision not to hold one"
+        if case["scr_held"] is False:
+            assert case["scr_not_held_reason"], "an SCR not held needs the chair's reasons"
 
 
 class CaseDriver:
@@ -61,7 +82,9 @@ class CaseDriver:
     def case(self) -> dict[str, Any]:
         response = self.client.get(f"/api/v1/cases/{self.reference}")
         assert response.status_code == 200
-        return response.json()
+        case: dict[str, Any] = response.json()
+        assert_statutory_duty(case)
+        return case
 
     def ready(self) -> list[dict[str, Any]]:
         return self.client.get("/api/v1/tasks", params={
@@ -76,20 +99,60 @@ class CaseDriver:
                  and (agency is None or t["agency"] == agency)]
         assert tasks, f"{bpmn_id} is not ready; ready: {self.ready_ids()}"
         task = tasks[0]
+        self._leads_for(data)
+        self._clock_past(data)
         caller = self.agency_client(task["agency"]) if task["lane"] == "agency_lead" else \
             self.client
         response = caller.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data})
         assert response.status_code == expect, response.text
         return response.json()
 
-    def national_panel_consulted(self, advice: str) -> None:
+    def _leads_for(self, data: Any) -> None:
+        """A form naming agencies that get tasks needs someone who can act for each (an agency
+        lead), before it is submitted: make their systems' tokens first."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key in ("agency", "owner_agency") and isinstance(value, str):
+                    self.agency_client(value)
+                else:
+                    self._leads_for(value)
+        elif isinstance(data, list):
+            for item in data:
+                self._leads_for(item)
+
+    def _clock_past(self, data: dict[str, Any]) -> None:
+        """"Sent on" and "published on" dates cannot be in the future: the clock moves to the
+        latest one submitted (at 09:00 UTC), as time would have passed by then."""
+        clock = self.client.app.state.context.clock  # type: ignore[attr-defined]
+        days = [dt.date.fromisoformat(value) for key, value in data.items()
+                if key.endswith("_on") and isinstance(value, str)
+                and len(value) == 10 and value[:4].isdigit()]
+        moment = dt.datetime.combine(max(days), dt.time(9), tzinfo=dt.UTC) if days else None
+        if moment is not None and moment.date() > clock.now().date():
+            clock.set(moment)
+
+    def national_panel_consulted(self, advice: str, recommendation: str | None = None) -> None:
         """The case was notified to the national panel, whose advice now arrives as a message."""
-        [notice] = self.events("notification_sent")
-        assert notice["detail"]["recipient"] == "national_panel"
+        notices = [e for e in self.events("notification_sent")
+                   if e["detail"]["recipient"] == "national_panel"]
+        assert notices, "the national panel was not consulted"
+        data: dict[str, Any] = {"advice": advice}
+        if recommendation is not None:
+            data["advice_recommendation"] = recommendation
         response = self.client.post("/api/v1/messages", json={
-            "name": "national_panel_advice", "business_key": self.reference,
-            "data": {"advice": advice}})
+            "name": "national_panel_advice", "business_key": self.reference, "data": data})
         assert response.status_code == 200, response.text
+
+    def hold_scr(self) -> None:
+        """The chair decides, once the national panel has advised, to hold the SCR."""
+        self.submit("decide_scr", {"scr_decision": "hold_scr"})
+
+    def escalate(self, grade: str, reason: str = "The post-mortem shows earlier injuries.",
+                 expect: int = 200) -> dict[str, Any]:
+        response = self.client.post(f"/api/v1/cases/{self.reference}/escalations",
+                                    json={"grade": grade, "reason": reason})
+        assert response.status_code == expect, response.text
+        return response.json()
 
     def timeline(self) -> list[dict[str, Any]]:
         response = self.client.get(f"/api/v1/cases/{self.reference}/timeline")
@@ -120,7 +183,8 @@ class CaseDriver:
                            report_summary: str = "Agencies did not share what they knew.") -> None:
         self.submit("agree_terms_of_reference", {
             "terms_of_reference": "How agencies worked together in the year before the incident.",
-            "overview_author_involved": True, "methodology": "welsh_model_with_scie",
+            "review_team": REVIEW_TEAM, "overview_author_involved": True,
+            "methodology": "welsh_model_with_scie",
             "participating_agencies": [{"agency": "police", "writes_agency_review": True},
                                        {"agency": "health", "writes_agency_review": True}],
             "period_from": "2025-02-01", "period_to": "2026-02-20"})

@@ -10,13 +10,15 @@ from tests.routes.driver import CaseDriver
 def test_evaluate_reports_outputs_and_the_rule(client: TestClient) -> None:
     CaseDriver(client).deploy()
     response = client.post("/api/v1/decisions/grading/evaluate",
-                           json={"data": {"suspected_suicide": True}})
+                           json={"data": {"suspected_suicide": True,
+                                          "abuse_or_neglect": True}})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["version"] == 1
     assert body["outputs"]["grade"] == "catastrophic"
     assert body["outputs"]["statutory"] is True
-    assert body["matched_rules"][0]["id"] == "grading_catastrophic_suspected_suicide"
+    assert body["matched_rules"][0]["id"] == \
+        "grading_catastrophic_suspected_suicide_abuse_neglect"
     assert body["matched_rules"][0]["description"]
 
 

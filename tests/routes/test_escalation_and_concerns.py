@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi.testclient import TestClient
 
-from app.clock import ManualClock
-from tests.routes.driver import AGENCY_REVIEW, CaseDriver
+from tests.routes.driver import AGENCY_REVIEW, REVIEW_TEAM, CaseDriver
 
 
 def test_escalation_moves_the_case_to_the_higher_route_keeping_what_was_collected(
@@ -31,7 +28,10 @@ def test_escalation_moves_the_case_to_the_higher_route_keeping_what_was_collecte
     response = client.post(f"/api/v1/cases/{driver.reference}/escalations",
                            json={"grade": "severe", "reason": "The child has a fracture."})
     assert response.status_code == 200, response.text
-    case = response.json()
+    assert response.json()["grade"] == "moderate"  # the chair endorses a change of review
+    driver.submit("endorse_escalation", {"escalation_decision": "endorse"})
+    case = driver.case()
+    case["current_tasks"] = driver.ready()
     assert (case["grade"], case["route"], case["status"]) == ("severe", "concise", "in_review")
     assert [t["bpmn_id"] for t in case["current_tasks"]] == ["agree_terms_of_reference"]
     cancelled = driver.events("task_cancelled")
@@ -44,42 +44,6 @@ def test_escalation_moves_the_case_to_the_higher_route_keeping_what_was_collecte
     assert detail["data"]["terms_of_reference"] == "Health visiting"
     assert detail["data"]["escalation_reason"] == "The child has a fracture."
     assert detail["data"]["previous_grade"] == "moderate"
-
-
-def test_escalation_to_a_serious_case_review_consults_the_national_panel(
-        client: TestClient, clock: ManualClock) -> None:
-    """Escalated to catastrophic, the case becomes a Serious Case Review as if graded so at
-    first: the national panel is told and its advice awaited, and the SCR's six-month clock runs
-    from the escalation, not from the first decision."""
-    driver = CaseDriver(client)
-    driver.deploy()
-    driver.refer(abuse_or_neglect=True, seriously_harmed=True, interagency_concern="curiosity")
-    driver.screen("concise")
-    driver.endorse()
-    decided = driver.case()["key_dates"]["decided"]
-    [concise_task] = driver.ready()
-    assert concise_task["bpmn_id"] == "agree_terms_of_reference"
-
-    clock.set(dt.datetime(2026, 3, 20, 10, 0, tzinfo=dt.UTC))
-    response = client.post(f"/api/v1/cases/{driver.reference}/escalations",
-                           json={"grade": "catastrophic", "reason": "The child has died."})
-    assert response.status_code == 200, response.text
-    case = response.json()
-    assert (case["grade"], case["route"], case["statutory"]) == ("catastrophic", "extended", True)
-    assert case["status"] == "awaiting_national_panel"
-    assert case["current_tasks"] == []
-    assert case["key_dates"]["decided"] == decided
-    assert case["key_dates"]["escalated"] == "2026-03-20"
-    assert case["key_dates"]["scr_commissioned"] == "2026-03-20"
-    driver.national_panel_consulted("Proceed with a Serious Case Review.")
-    case = driver.case()
-    assert (case["status"], case["route"]) == ("in_review", "extended")
-    assert driver.decisions()["national_panel_advice"]["advice"].startswith("Proceed")
-    assert case["key_dates"]["scr_commissioned"] == "2026-03-20"
-    [extended_task] = driver.ready()  # the extended review's own terms of reference
-    assert extended_task["bpmn_id"] == "agree_terms_of_reference"
-    assert extended_task["id"] != concise_task["id"]
-    assert [e["task_id"] for e in driver.events("task_cancelled")] == [concise_task["id"]]
 
 
 def test_escalation_outside_a_route_is_refused(client: TestClient) -> None:
@@ -102,7 +66,8 @@ def test_urgent_concern_makes_a_task_and_does_not_interrupt(client: TestClient) 
     driver.screen("concise")
     driver.endorse()
     driver.submit("agree_terms_of_reference", {
-        "terms_of_reference": "t", "overview_author_involved": True, "methodology": "welsh_model",
+        "terms_of_reference": "t", "review_team": REVIEW_TEAM, "overview_author_involved": True,
+        "methodology": "welsh_model",
         "participating_agencies": [{"agency": "police", "writes_agency_review": True}],
         "period_from": "2025-01-01", "period_to": "2026-02-20"})
 
@@ -123,7 +88,8 @@ def test_urgent_concern_makes_a_task_and_does_not_interrupt(client: TestClient) 
     assert driver.decisions()["urgent_concern_escalated"]["escalated_to"] == \
         "childrens_social_care"
     assert driver.ready_ids() == ["decide_involvement"]
-    driver.submit("decide_involvement", {"family_involved": True, "staff_involved": True})
+    driver.submit("decide_involvement", {"family_involved": True, "staff_involved": True,
+                                         "staff_involvement": ["direct_discussion"]})
     assert driver.case()["status"] == "in_review"
     processes = {e["process_key"] for e in driver.timeline()}
     assert processes == {"referral", "urgent_concern"}

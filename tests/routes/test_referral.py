@@ -92,16 +92,19 @@ def test_declining_a_catastrophic_case_sends_reasons_to_the_national_panel(
     driver.deploy()
     driver.refer(died_in_custody=True)
     driver.screen("extended")
-    driver.submit("endorse_review", {"endorsement": "decline",
-                                     "endorsement_reasons": "No concerns about agencies."})
+    driver.national_panel_consulted("The panel defers to the Board.")
+    driver.submit("decide_scr", {"scr_decision": "do_not_hold_scr", "not_held_route": "none",
+                                 "scr_not_held_reasons": "No concerns about agencies."})
     assert driver.ready_ids() == ["send_reasons"]
     assert driver.ready()[0]["lane"] == "board_manager"
     driver.submit("send_reasons", {"reasons_sent": "No concerns about inter-agency working.",
                                    "sent_on": "2026-03-05"})
-    [notice] = driver.events("notification_sent")
-    assert notice["detail"]["recipient"] == "national_panel"
+    consulted, notice = driver.events("notification_sent")
+    assert consulted["detail"]["recipient"] == notice["detail"]["recipient"] == "national_panel"
     assert notice["detail"]["reasons"] == "No concerns about inter-agency working."
-    assert driver.case()["status"] == "declined"
+    case = driver.case()
+    assert (case["status"], case["scr_held"]) == ("declined", False)
+    assert case["scr_not_held_reason"] == "No concerns about agencies."
 
 
 def test_more_information_loops_back_to_screening(client: TestClient) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.routes.driver import ACTION, FINDINGS, CaseDriver
+from tests.routes.driver import ACTION, AGENCY_REVIEW, FINDINGS, REVIEW_TEAM, CaseDriver
 
 
 def test_extended_review_scr_with_national_panel(client: TestClient) -> None:
@@ -13,13 +13,14 @@ def test_extended_review_scr_with_national_panel(client: TestClient) -> None:
     case = driver.refer(abuse_or_neglect=True, child_died=True)
     assert (case["grade"], case["route"], case["statutory"]) == ("catastrophic", "extended", True)
     driver.screen("extended")
-    driver.endorse()
     case = driver.case()
     assert case["status"] == "awaiting_national_panel"
     assert case["current_tasks"] == []
-    assert case["key_dates"]["scr_commissioned"] == case["key_dates"]["decided"]
     driver.national_panel_consulted("Proceed with a Serious Case Review using the Welsh model.")
-    assert driver.case()["status"] == "in_review"
+    driver.hold_scr()
+    case = driver.case()
+    assert (case["status"], case["scr_held"]) == ("in_review", True)
+    assert case["key_dates"]["scr_commissioned"] == case["key_dates"]["decided"]
     assert driver.decisions()["national_panel_advice"]["advice"].startswith("Proceed")
 
     driver.full_review_to_end(extended=True)
@@ -36,11 +37,11 @@ def test_extended_review_scr_with_national_panel(client: TestClient) -> None:
     assert case["outcome"]["board_response"] == "The Board accepts the findings."
 
     decisions = driver.decisions()
-    assert decisions["chair_endorsement"]["outcome"] == "endorse"
+    assert decisions["scr_decision"]["outcome"] == "hold_scr"
     assert decisions["involvement"]["family_involved"] is True
     assert decisions["publication"]["published"] is True
     assert driver.completed_tasks() == [
-        "screen_referral", "endorse_review", "agree_terms_of_reference", "decide_involvement",
+        "screen_referral", "decide_scr", "agree_terms_of_reference", "decide_involvement",
         "plan_publication", "write_agency_review", "write_agency_review", "merge_chronologies",
         "hold_learning_event", "draft_report", "staff_comments", "family_comments",
         "panel_sign_off", "write_board_response", "publish_report"]
@@ -52,7 +53,7 @@ def test_extended_review_scr_with_national_panel(client: TestClient) -> None:
     lanes = {e["element_id"]: e["detail"].get("lane") for e in timeline
              if e["type"] == "task_ready"}
     assert lanes["write_agency_review"] == "agency_lead"
-    assert lanes["endorse_review"] == "chair"
+    assert lanes["decide_scr"] == "chair"
     assert lanes["draft_report"] == "reviewer"
 
 
@@ -67,7 +68,7 @@ def test_concise_review_without_family_and_with_changes_to_the_draft(
     assert driver.events("notification_sent") == []
 
     driver.submit("agree_terms_of_reference", {
-        "terms_of_reference": "t", "overview_author_involved": False,
+        "terms_of_reference": "t", "review_team": REVIEW_TEAM, "overview_author_involved": False,
         "methodology": "other_systems_method", "participating_agencies": [
             {"agency": "police", "writes_agency_review": True},
             {"agency": "health", "writes_agency_review": False}],
@@ -98,10 +99,12 @@ def test_panel_can_send_the_draft_back(client: TestClient) -> None:
     second.screen("concise")
     second.endorse()
     second.submit("agree_terms_of_reference", {
-        "terms_of_reference": "t", "overview_author_involved": True, "methodology": "welsh_model",
+        "terms_of_reference": "t", "review_team": REVIEW_TEAM, "overview_author_involved": True,
+        "methodology": "welsh_model",
         "participating_agencies": [{"agency": "police", "writes_agency_review": False}],
         "period_from": "2025-01-01", "period_to": "2026-02-20"})
-    second.submit("decide_involvement", {"family_involved": True, "staff_involved": True})
+    second.submit("decide_involvement", {"family_involved": True, "staff_involved": True,
+                                         "staff_involvement": ["direct_discussion"]})
     second.submit("plan_publication", {
         "readership": "management_letter", "publication_plan": "Letter from the chair",
         "agency_reviews_due": "2026-05-01", "report_due": "2026-07-01",
@@ -109,7 +112,8 @@ def test_panel_can_send_the_draft_back(client: TestClient) -> None:
     assert second.ready_ids() == ["hold_learning_event"]
     second.submit("hold_learning_event", {"event_date": "2026-06-01", "attendance": [
         {"agency": "police", "attendees": 2}], "key_learning": "k"})
-    draft = {"report_summary": "s", "findings": FINDINGS, "recommendations": []}
+    draft = {"report_summary": "s", "findings": FINDINGS, "recommendations": [],
+             "no_recommendations_reason": "The learning is for one practitioner only."}
     second.submit("draft_report", draft)
     second.submit("staff_comments", {"staff_comments": "c"})
     second.submit("family_comments", {"family_comments": "f", "family_views_included": False})
@@ -143,7 +147,8 @@ def test_single_agency_review(client: TestClient) -> None:
     assert (task["bpmn_id"], task["lane"], task["agency"]) == (
         "carry_out_single_agency_review", "agency_lead", "health")
     review = {"chronology": [{"date": "2026-01-05", "event": "Visit", "source": "Notes"}],
-              "analysis": "a", "findings": FINDINGS, "actions": [ACTION]}
+              "analysis": "a", "findings": FINDINGS, "actions": [ACTION],
+              "author": AGENCY_REVIEW["author"]}
     driver.submit("carry_out_single_agency_review", review)
     driver.submit("receive_findings", {"accepted": False, "feedback": "Add supervision."})
     driver.submit("carry_out_single_agency_review", review)
@@ -167,7 +172,8 @@ def test_audit_best_practice_case_study(client: TestClient) -> None:
         "questions": ["What made the joint visit work?"], "auditor": "Practice manager"})
     driver.submit("complete_audit", {
         "answers": [{"question": "What made the joint visit work?", "answer": "Planning"}],
-        "findings": [{"finding": "Joint planning", "themes": ["assessment"]}], "actions": []})
+        "findings": [{"finding": "Joint planning", "themes": ["assessment"]}], "actions": [],
+        "no_recommendations_reason": "Good practice to share; nothing to change."})
     assert driver.ready_ids() == ["write_case_study"]
     driver.submit("write_case_study", {"case_study": "c", "audiences": ["newsletter"]})
     driver.submit("agree_learning", {"learning_agreed": True, "learning_summary": "Plan jointly"})
@@ -220,10 +226,8 @@ def test_scr_cannot_close_unpublished_unless_the_chair_records_why(client: TestC
     driver.deploy()
     driver.refer(abuse_or_neglect=True, child_died=True)
     driver.screen("extended")
-    driver.endorse()
-    client.post("/api/v1/messages", json={"name": "national_panel_advice",
-                                          "business_key": driver.reference,
-                                          "data": {"advice": "Proceed"}})
+    driver.national_panel_consulted("Proceed")
+    driver.hold_scr()
     driver.full_review_to_end(extended=True)
     driver.submit("publish_report", {"publish": True}, expect=422)
     driver.submit("publish_report", {"publish": False})

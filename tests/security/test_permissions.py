@@ -23,7 +23,7 @@ from app.auth import tokens, users
 from app.main import create_app
 from app.services.context import ServiceContext
 from tests.conftest import FIXTURES, ClientFactory
-from tests.routes.driver import ACTION, AGENCY_REVIEW, CaseDriver
+from tests.routes.driver import ACTION, AGENCY_REVIEW, REVIEW_TEAM, CaseDriver
 from tests.security import (  # cheap_hashing: an autouse fixture
     LANE_PROBE_BPMN,
     app_routes,
@@ -204,6 +204,8 @@ MATRIX: list[Row] = [
         200, 200, 200, 200, 200, 200, 200, 200, 200),
     row("POST", "/api/v1/learning-events", "a forum",
         201, 403, 403, 201, 403, 403, 403, 403, 403),
+    row("GET", "/api/v1/agencies", "-",
+        200, 200, 200, 200, 200, 200, 200, 200, 200),
     row("POST", "/api/v1/decisions/{decision_id}/evaluate", "grading",
         200, 200, 200, 200, 200, 200, 200, 200, 200),
     row("GET", "/api/v1/audit", "-",
@@ -340,11 +342,13 @@ def world(ctx: ServiceContext, client: TestClient, make_client: ClientFactory) -
     case_a.endorse()
     case_a.submit("agree_terms_of_reference", {
         "terms_of_reference": "How agencies worked together.", "overview_author_involved": True,
+        "review_team": REVIEW_TEAM,
         "methodology": "welsh_model", "participating_agencies": [
             {"agency": "police", "writes_agency_review": True},
             {"agency": "health", "writes_agency_review": True}],
         "period_from": "2025-02-01", "period_to": "2026-02-20"})
-    case_a.submit("decide_involvement", {"family_involved": True, "staff_involved": True})
+    case_a.submit("decide_involvement", {"family_involved": True, "staff_involved": True,
+                                         "staff_involvement": ["direct_discussion"]})
     case_a.submit("plan_publication", {
         "readership": "whole", "publication_plan": "On the Board's website",
         "agency_reviews_due": "2026-05-01", "report_due": "2026-07-01",

@@ -178,6 +178,7 @@ AGENCY_REVIEW = {
     "analysis": "Analysis",
     "lessons": ["Share information sooner", "Escalate"],
     "action_points": [],
+    "author": {"name": "A. Reviewer", "role": "Safeguarding lead", "line_responsibility": False},
 }
 
 
