@@ -66,11 +66,12 @@ def test_panel_member_screens_a_referral(live_ctx: ServiceContext, page_for: Any
     reason.fill("The child's injuries were worse than first reported.")
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(re.compile(f".*/ui/cases/{reference}.*"))
-    assert page.locator("#case-status").inner_text() == "awaiting endorsement"
+    assert page.locator("#case-status").inner_text() == "awaiting national panel"
     timeline = page.locator("#case-timeline").inner_text()
     assert "task completed" in timeline and "Screen the referral" in timeline
     diagram = page.locator("#case-diagram")
-    assert "active" in (diagram.locator("#el-endorse_review").get_attribute("class") or "")
+    notified = diagram.locator("#el-notify_national_panel").get_attribute("class") or ""
+    assert "completed" in notified
     assert "completed" in (diagram.locator("#el-screen_referral").get_attribute("class") or "")
     screenshot(page, "case")
 

@@ -21,7 +21,8 @@ def test_referral_opens_a_graded_case(client: TestClient) -> None:
     assert second["reference"] == "LIR-2026-0002"
     assert second["grade"] == "best_practice"
 
-    [graded] = driver.events("decision_evaluated")
+    graded, told = driver.events("decision_evaluated")
+    assert told["element_id"] == "who_must_be_told"
     assert graded["element_id"] == "grade_referral"
     assert graded["detail"]["outputs"]["grade"] == "best_practice"
     assert graded["detail"]["matched_rules"] == ["grading_best_practice"]
