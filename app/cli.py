@@ -165,7 +165,7 @@ def token_revoke(name: Annotated[str, typer.Option(help="The token's name")]) ->
 @user_cli.command("create")
 def user_create(
     name: Annotated[str, typer.Option(help="The login name")],
-    password: Annotated[str, typer.Option(help="At least 10 characters")],
+    password: Annotated[str, typer.Option(help="At least 12 characters")],
     roles: Annotated[str, typer.Option(help="Comma-separated roles")],
     agency: Annotated[str | None, typer.Option(help="The agency of an agency lead")] = None,
 ) -> None:

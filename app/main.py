@@ -28,9 +28,10 @@ from app.api import (
 )
 from app.api.limits import BodySizeLimit
 from app.api.read_requests import ReadOnlyRequests
+from app.api.security_headers import SecurityHeaders
 from app.services.context import ServiceContext, build_context
 from app.settings import Settings, get_settings
-from app.web import auth_pages, case_pages, inbox_pages, referral_pages
+from app.web import auth_pages, case_pages, inbox_pages, referral_pages, session_pages
 from app.web import errors as web_errors
 from app.worker import Worker
 
@@ -73,11 +74,12 @@ def create_app(settings: Settings | None = None,
     for module in (tasks, instances, messages, cases, health, deployments, definitions,
                    decisions, audit, briefings, reports, learning, agencies):
         app.include_router(module.router)
-    for page_module in (auth_pages, inbox_pages, case_pages, referral_pages):
+    for page_module in (auth_pages, inbox_pages, case_pages, referral_pages, session_pages):
         app.include_router(page_module.router)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(ReadOnlyRequests)
     app.add_middleware(audit_trail.AuditMiddleware)
     app.add_middleware(BodySizeLimit, default_limit=settings.max_request_bytes,
                        upload_limit=settings.max_upload_bytes * 20)
+    app.add_middleware(SecurityHeaders, production=settings.environment == "production")
     return app

@@ -29,6 +29,22 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(True, description="send the session cookie over HTTPS only "
                                                   "(browsers treat localhost as secure)")
     calendar_region: str = Field("ENG", description="bank holidays: ENG, WLS, SCT or NIR")
+    form_validation_seconds: float = Field(1.0, gt=0, le=60, description="how long checking "
+                                           "one form submission may take (422 past it)")
+    script_memory_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024, description="memory "
+                                     "one script, condition or DMN expression may add")
+    sign_in_free_failures: int = Field(5, ge=1, description="failed sign-ins of one account "
+                                       "name before each further attempt must wait")
+    sign_in_lock_failures: int = Field(10, ge=1, description="failed sign-ins of one account "
+                                       "name that lock it for sign_in_lock_minutes")
+    sign_in_address_free_failures: int = Field(20, ge=1, description="the same, per client "
+                                               "address (any names)")
+    sign_in_address_lock_failures: int = Field(50, ge=1)
+    sign_in_first_delay_seconds: float = Field(2.0, gt=0, le=3600, description="the wait "
+                                               "after the first failure past the free ones; "
+                                               "it doubles with each further failure")
+    sign_in_lock_minutes: float = Field(15.0, gt=0, le=1440, description="how long a lock "
+                                        "lasts; failures are forgotten after as long without one")
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -64,9 +64,12 @@ class RequestAudit:
         detail: dict[str, Any] = {"reason": reason} if reason else {}
         if self.after_commit:
             detail["after_commit"] = True
-        return audit.entry(self.context.clock.now(), state.get("principal"), action,
-                           scope["method"], path.replace("\x00", "\\0"), status, target_type,
-                           target_id, detail)
+        values = audit.entry(self.context.clock.now(), state.get("principal"), action,
+                             scope["method"], path.replace("\x00", "\\0"), status, target_type,
+                             target_id, detail)
+        if reason and status == 404:  # refused, but answered as missing (existence concealed)
+            values["outcome"] = "denied"
+        return values
 
     def write(self, status: int) -> None:
         """Write the entry once (blocking: call it on a worker thread)."""

@@ -149,8 +149,8 @@ class ConcernCreate(BaseModel):
 
 
 def _public(case: Any, principal: Principal) -> CasePublic:
-    public = CasePublic.model_validate(case)
-    return public.model_copy(update={"outcome": policy.outcome_for(principal, public.outcome)})
+    return CasePublic.model_validate(case).model_copy(
+        update=policy.case_withheld(principal, case))
 
 
 def _detail(view: cases.CaseView, principal: Principal) -> CaseDetail:

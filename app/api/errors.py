@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.errors import Forbidden, NotAuthenticated
+from app.auth.policy import Concealed
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError, StepError
 
 log = logging.getLogger("reviewflow.api")
@@ -48,6 +49,9 @@ async def _forbidden(request: Request, exc: Exception) -> JSONResponse:
     log.warning("denied %s %s to %s: %s", request.method, request.url.path,
                 principal.name if principal else "anonymous", exc.message)
     request.state.denied_reason = exc.message
+    if isinstance(exc, Concealed):  # exists but is not theirs: answered as if it did not
+        return JSONResponse({"detail": exc.absent_message, "code": "not_found",
+                             **exc.absent_detail}, status_code=404)
     return JSONResponse({"detail": exc.message, "code": "forbidden"}, status_code=403)
 
 

@@ -3,10 +3,19 @@
 Lanes are roles: a task is seen, claimed and completed by holders of its lane's role, and a task
 bound to an agency only by that agency's leads. Board managers, auditors and admins see every
 task (board managers assign them); auditors read and never write.
+
+Existence is not disclosed: a task, case or action that exists but is not the caller's is
+refused with `Concealed`, which the edges answer exactly as a missing one (404, the same body),
+while the log and the audit entry keep the real reason. Refusals by role alone stay 403.
+
+Need to know: a task's data is cut to what its form names and what its BPMN declares it reads
+(`task_data`); agency leads never receive the panel's or the chair's reasoning, nor what other
+agencies wrote (`AGENCY_WITHHELD`), on a task, a case or the timeline.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, false, or_, true
@@ -67,6 +76,31 @@ ACTION_WORDS = {
 }
 
 
+class Concealed(Forbidden):
+    """A refusal that depends on the resource existing: answered as its absence would be.
+
+    `message` is the real reason (for the log and the audit entry); `absent_message` and
+    `absent_detail` are exactly what the service says when no such resource exists.
+    """
+
+    def __init__(self, reason: str, absent: tuple[str, dict[str, Any]]) -> None:
+        super().__init__(reason)
+        self.absent_message, self.absent_detail = absent
+
+
+def missing_task(task_id: str) -> tuple[str, dict[str, Any]]:
+    """The message and detail of a task that does not exist (shared by the services)."""
+    return f"no task with id '{task_id}'", {"task_id": task_id}
+
+
+def missing_case(reference: str) -> tuple[str, dict[str, Any]]:
+    return f"no case with the reference '{reference}'", {"reference": reference}
+
+
+def missing_action(action_id: int) -> tuple[str, dict[str, Any]]:
+    return f"no action with id {action_id}", {"action_id": action_id}
+
+
 def require(principal: Principal, action: str) -> None:
     allowed = ACTIONS[action]
     if not principal.has(*allowed):
@@ -101,12 +135,13 @@ def visible_tasks(principal: Principal) -> ColumnElement[bool]:
 
 def check_task_read(principal: Principal, task: HumanTask) -> None:
     if not can_see_task(principal, task):
-        raise Forbidden(_not_your_task(task))
+        raise Concealed(_not_your_task(task), missing_task(task.id))
 
 
 def check_task_work(principal: Principal, task: HumanTask) -> None:
     """Complete or claim: the lane's role (and agency), and not claimed by someone else."""
     require(principal, "work_tasks")
+    check_task_read(principal, task)
     if not holds_lane(principal, task.lane, task.agency):
         raise Forbidden(_not_your_task(task))
     if task.assignee and task.assignee != principal.name:
@@ -135,7 +170,8 @@ def check_case_read(principal: Principal, case: ReviewCase) -> None:
     if is_case_reader(principal):
         return
     if principal.agency not in case.agencies:
-        raise Forbidden(f"the case does not involve your agency ({principal.agency})")
+        raise Concealed(f"the case does not involve your agency ({principal.agency})",
+                        missing_case(case.reference))
 
 
 def visible_cases(principal: Principal) -> ColumnElement[bool]:
@@ -149,9 +185,12 @@ def visible_cases(principal: Principal) -> ColumnElement[bool]:
 
 
 def check_case_write(principal: Principal, case: ReviewCase, action: str) -> None:
+    """Call `require(principal, action)` before looking the case up, so that a refusal by
+    role says nothing about whether the case exists."""
     require(principal, action)
     if not is_case_reader(principal) and principal.agency not in case.agencies:
-        raise Forbidden(f"the case does not involve your agency ({principal.agency})")
+        raise Concealed(f"the case does not involve your agency ({principal.agency})",
+                        missing_case(case.reference))
 
 
 AGENCY_TIMELINE_TYPES = frozenset({"started", "case_updated", "completed", "terminated"})
@@ -173,3 +212,88 @@ def outcome_for(principal: Principal, outcome: dict[str, Any]) -> dict[str, Any]
     actions = [a for a in outcome.get("actions", []) if isinstance(a, dict)
                and a.get("owner_agency") == principal.agency]
     return {"findings": outcome.get("findings", []), "actions": actions}
+
+
+# ---- need to know ------------------------------------------------------------------------
+
+PANEL_AND_CHAIR_REASONING = frozenset({
+    "recommended_route", "recommendation_reason", "grade_change_reason", "endorsement",
+    "endorsement_reasons", "chair_comments", "more_information_request", "scr_decision",
+    "previous_scr_decision", "scr_not_held_reasons", "scr_not_held_reason", "not_held_route",
+    "against_advice_reasons", "advice", "advice_recommendation", "advice_received",
+    "escalation_reason", "escalation_decision", "escalation_decline_reasons",
+    "family_not_involved_reason", "staff_not_involved_reason", "conflict_decision",
+    "conflict_decision_reason", "author_decision", "author_decision_reason",
+    "late_publication_reason", "late_publication_agreed", "late_publication_decision_reason",
+    "scr_not_published_reason", "not_published_reason", "learning_not_agreed_reason",
+    "changes_required", "feedback", "reason",
+})
+"""What the panel and the chair decided and why: never for an agency lead."""
+OTHER_AGENCIES_CONTENT = frozenset({
+    "agency_reviews", "kept_agency_reviews", "redo_agency_reviews", "review_agencies",
+    "conflicted_review", "conflicted_reviews", "agency_review_authors", "merged_chronology",
+    "key_practice_episodes", "lessons", "family_names",
+})
+"""What the agencies wrote, together: an agency lead sees only its own task's answers."""
+AGENCY_WITHHELD = PANEL_AND_CHAIR_REASONING | OTHER_AGENCIES_CONTENT
+_FORM_DATA_KEYWORDS = {"x-not-after": "date", "x-same-as": "data"}
+
+
+def _nodes(schema: Any) -> Iterator[Mapping[str, Any]]:
+    if isinstance(schema, Mapping):
+        yield schema
+        for value in schema.values():
+            yield from _nodes(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _nodes(item)
+
+
+def form_keys(schema: Mapping[str, Any] | None) -> frozenset[str]:
+    """The data a form needs: its properties, and the process values its keywords compare
+    answers with (`x-not-after`, `x-same-as`)."""
+    if not schema:
+        return frozenset()
+    keys = set(schema.get("properties") or {})
+    for node in _nodes(schema):
+        for keyword, part in _FORM_DATA_KEYWORDS.items():
+            target = node.get(keyword)
+            if isinstance(target, Mapping) and isinstance(target.get(part), str):
+                keys.add(target[part])
+    return frozenset(keys)
+
+
+def readable_keys(principal: Principal, schema: Mapping[str, Any] | None,
+                  reads: Iterable[str]) -> frozenset[str]:
+    """The keys of a task's data the principal receives: what the form names and what the
+    BPMN declares the task reads; for an agency lead, never the withheld ones (except the
+    answers its own form asks for)."""
+    keys = form_keys(schema) | frozenset(reads)
+    if is_case_reader(principal):
+        return keys
+    own = frozenset((schema or {}).get("properties") or {})
+    return frozenset(key for key in keys if key in own or key not in AGENCY_WITHHELD)
+
+
+def task_data(principal: Principal, schema: Mapping[str, Any] | None, reads: Iterable[str],
+              data: Mapping[str, Any]) -> dict[str, Any]:
+    keys = readable_keys(principal, schema, reads)
+    return {key: value for key, value in data.items() if key in keys}
+
+
+def event_detail(principal: Principal, detail: Mapping[str, Any]) -> dict[str, Any]:
+    """A timeline event's detail as the principal may read it."""
+    if is_case_reader(principal):
+        return dict(detail)
+    return {key: value for key, value in detail.items() if key not in AGENCY_WITHHELD}
+
+
+def case_withheld(principal: Principal, case: ReviewCase) -> dict[str, Any]:
+    """The case fields to replace before the principal sees the case."""
+    if is_case_reader(principal):
+        return {}
+    return {"scr_not_held_reason": None, "outcome": outcome_for(principal, case.outcome or {})}
+
+
+def can_read_instance_data(principal: Principal) -> bool:
+    return principal.has(*ACTIONS["read_instances"])

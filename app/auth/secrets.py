@@ -16,10 +16,22 @@ def hash_secret(secret: str) -> str:
     return _HASHER.hash(secret)
 
 
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def dummy_hash() -> str:
+    """A hash of a random secret, made with the current parameters: checking a password of an
+    unknown name against it takes as long as checking a real one."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _HASHER:
+        _dummy = (_HASHER, _HASHER.hash(secrets.token_urlsafe(24)))
+    return _dummy[1]
+
+
 def verify_secret(secret_hash: str, secret: str) -> bool:
     try:
         return _HASHER.verify(secret_hash, secret)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeError):
         return False
 
 

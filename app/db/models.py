@@ -269,6 +269,23 @@ class LoginSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    client_address: Mapped[str | None] = mapped_column(String(100))
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one account name or one client address (scope "account" or
+    "address"), and until when its attempts are refused."""
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (Index("ix_sign_in_throttle_last_failure_at", "last_failure_at"),)
+
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

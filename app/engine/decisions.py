@@ -227,6 +227,17 @@ def _describe(exc: BaseException) -> str:
     return f"{message} ({'; '.join(details)})" if details else message
 
 
+def _failed_rule(table: DecisionTable, exc: BaseException) -> Rule | None:
+    """The rule whose input entry failed, from the row SpiffWorkflow notes."""
+    notes = " ".join(str(note) for note in getattr(exc, "__notes__", None) or
+                     getattr(exc, "notes", None) or [])
+    return next((rule for rule in table.rules if f"row {rule.row_number}" in notes), None)
+
+
+def _in_rule(rule: Rule | None, message: str) -> str:
+    return f"rule '{rule.id}': {message}" if rule is not None else message
+
+
 def load_decisions(dmn_files: list[SourceFile],
                    validate_schema: bool = True) -> dict[str, LoadedDecision]:
     """Parse DMN files and build every decision they define, keyed by decision id.
@@ -303,10 +314,22 @@ def evaluate(decisions: Mapping[str, LoadedDecision], decision_id: str,
     task = _DecisionTask(dict(data), _DecisionWorkflow(build_script_engine(), spec), spec)
     try:
         matched = loaded.engine.decide(task)
-        outputs = dict(loaded.engine.result(task))
     except Exception as exc:  # any failing expression: NameError, TypeError, ...
-        raise DecisionFailed(_describe(exc), decision_id, loaded.name) from exc
+        raise DecisionFailed(_in_rule(_failed_rule(loaded.table, exc), _describe(exc)),
+                             decision_id, loaded.name) from exc
     rules = applied_rules(loaded.table.hit_policy, matched)
+    outputs: dict[str, Any] = {}
+    for rule in rules:  # as `DMNEngine.result`, without deciding a second time
+        try:
+            rule_outputs = rule.output_as_dict(task)
+        except Exception as exc:
+            raise DecisionFailed(_in_rule(rule, _describe(exc)), decision_id,
+                                 loaded.name) from exc
+        if loaded.table.hit_policy != HitPolicy.COLLECT.value:
+            outputs = dict(rule_outputs)
+            break
+        for key, value in rule_outputs.items():
+            outputs.setdefault(key, []).append(value)
     return DecisionResult(
         decision_id=decision_id,
         outputs=outputs,

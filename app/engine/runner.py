@@ -43,6 +43,9 @@ __all__ = ["EngineEnv", "OperatorCall", "ReadyTask", "Step", "StepRecord"]
 MAX_ENGINE_ROUNDS = 100
 AGENCY_LANE = "agency_lead"
 """Tasks in this lane belong to one agency: the `agency` in their data (a multi-instance item)."""
+READS_PROPERTY = "reads"
+"""A user task's `spiffworkflow:property name="reads"`: the comma-separated data keys it may
+read beyond its form's; its instructions are rendered from these alone."""
 
 
 @dataclass(frozen=True)
@@ -289,11 +292,18 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
             title=spec.bpmn_name or spec.bpmn_id,
             lane=spec.lane,
             form=properties.get(FORM_PROPERTY),
-            instructions=instructions.render(extensions.get("instructionsForEndUser"),
-                                             task.data),
+            instructions=instructions.render(extensions.get("instructionsForEndUser"), {
+                key: value for key, value in task.data.items() if key in reads(task)}),
             agency=agency if isinstance(agency, str) else None,
         ))
     return tasks
+
+
+def reads(task: Task) -> frozenset[str]:
+    """The data keys the task's BPMN declares it reads (`READS_PROPERTY`)."""
+    extensions = getattr(task.task_spec, "extensions", {}) or {}
+    value = (extensions.get("properties", {}) or {}).get(READS_PROPERTY) or ""
+    return frozenset(key.strip() for key in value.split(",") if key.strip())
 
 
 def _due_at(task: Task, properties: dict[str, str]) -> dt.datetime | None:

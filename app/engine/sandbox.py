@@ -16,11 +16,16 @@ its data semantics (what a script reads and what is written back to the task dat
   while `_tick_()` keeps raising at every step. Trusted Python helpers offered as environment
   globals have no ticks, so they alone run under a deadline-checking `sys.settrace` hook;
 * refuses single operations that would build huge values from small inputs (`'a' * 10**10`,
-  `10**10**10`, `1 << 10**10`, `range(10**12)`, `'{:>9999999999}'`, `s.replace('a', s)`, ...).
+  `10**10**10`, `1 << 10**10`, `range(10**12)`, `'{:>9999999999}'`, `s.replace('a', s)`, ...;
+  see `app.engine.sandbox_sizes`);
+* bounds memory: the same ticks, every attribute read and every size-guarded operation let
+  `app.engine.memory_guard` stop a run that has added more than its limit to the process
+  (`x = x + x` in a loop, `l.extend(l)` line after line); what the run built is dropped and
+  the memory handed back (`ScriptMemoryExceeded`).
 
-Known limits: growth by repeated doubling in a loop (`x = x + x`, `l.extend(l)`) or building
-many large values in a loop is only bounded by the time limit, and one call of a C builtin on
-large data (`sorted`, `sum`, `in` on a big list) cannot be interrupted. A hard memory/CPU
+Known limits: one call of a C builtin on large data (`sorted`, `sum`, `in` on a big list)
+cannot be interrupted, and the memory ceiling reads the process's RSS, so it overshoots by up
+to about one doubling and counts concurrent requests' allocations too. A hard per-script
 ceiling needs a process-level limit (container memory limit, or scripts in a subprocess).
 """
 
@@ -30,12 +35,12 @@ import _string  # type: ignore[import-not-found]  # the parser behind str.format
 import ast
 import functools
 import math
-import operator
 import re
 import string
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import CodeType, FrameType, FunctionType, MethodType, ModuleType
 from typing import Any, Literal, NamedTuple
@@ -59,7 +64,36 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 
+from app.engine import memory_guard
+from app.engine.sandbox_errors import (
+    SandboxError,
+    ScriptLimitExceeded,
+    ScriptMemoryExceeded,
+    ScriptNotAllowed,
+    ScriptTimeout,
+)
+from app.engine.sandbox_sizes import (
+    _TEXT_METHODS,
+    MAX_FORMAT_WIDTH,
+    MAX_INT_BITS,
+    MAX_SEQUENCE_LENGTH,
+    _add,
+    _check_format_spec,
+    _format,
+    _inplacevar,
+    _lshift,
+    _mod,
+    _mul,
+    _pow,
+    _range,
+    _round,
+    _sum,
+    _to_bytes,
+    _translate,
+)
+
 __all__ = [
+    "DEFAULT_MEMORY_LIMIT",
     "DEFAULT_TIME_LIMIT",
     "MAX_FORMAT_WIDTH",
     "MAX_INT_BITS",
@@ -71,6 +105,7 @@ __all__ = [
     "SandboxedEnvironment",
     "SandboxedScriptEngine",
     "ScriptLimitExceeded",
+    "ScriptMemoryExceeded",
     "ScriptNotAllowed",
     "ScriptTimeout",
     "build_sandboxed_engine",
@@ -81,43 +116,10 @@ __all__ = [
 Mode = Literal["eval", "exec"]
 
 DEFAULT_TIME_LIMIT = 2.0
-MAX_SEQUENCE_LENGTH = 1_000_000  # items or characters one operation may produce
-MAX_INT_BITS = 100_000  # about 30,000 decimal digits
-MAX_FORMAT_WIDTH = 10_000  # widths and precisions in format specs
+DEFAULT_MEMORY_LIMIT = memory_guard.DEFAULT_LIMIT
 CACHE_SIZE = 1024  # compiled scripts kept, shared by every environment
 
 FILENAME = "<string>"  # SpiffWorkflow finds the failing line by this frame name
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class SandboxError(Exception):
-    """Base class of the errors the sandbox raises; `lineno` is the script line when known."""
-
-    lineno: int | None = None
-
-
-class ScriptNotAllowed(SandboxError):
-    """The code uses something the sandbox does not allow; nothing of it was run.
-
-    `problems` lists each reason ("import statements are not allowed (line 1)"); `lineno` is the
-    line of the first one when known.
-    """
-
-    def __init__(self, message: str, problems: Iterable[str] = (),
-                 lineno: int | None = None) -> None:
-        super().__init__(message)
-        self.problems = list(problems) or [message]
-        self.lineno = lineno
-
-
-class ScriptLimitExceeded(SandboxError):
-    """The code tried to build a value larger than the sandbox allows."""
-
-
-class ScriptTimeout(ScriptLimitExceeded):
-    """The code ran for longer than the time limit."""
 
 
 class _Deadline(BaseException):
@@ -133,6 +135,7 @@ class _Deadline(BaseException):
 
 class _RunState(threading.local):
     deadline: float = math.inf
+    wake: float = math.inf  # the earlier of the deadline and the memory guard's next check
     exceeded: bool = False
     globals: dict[str, Any] | None = None
 
@@ -141,161 +144,25 @@ _STATE = _RunState()
 _monotonic = time.monotonic
 
 
+_GUARD = memory_guard.GUARD
+
+
 def _tick() -> bool:
-    """Deadline check the policy inserts into loops, comprehensions and functions."""
-    state = _STATE
-    if _monotonic() > state.deadline:
-        state.exceeded = True
-        raise _Deadline
+    """Deadline and memory check the policy inserts into loops, comprehensions, functions and
+    top-level statements: one clock read and one compare until something is due."""
+    now = _monotonic()
+    if now > _STATE.wake:
+        _wake(now)
     return True
 
 
-# ----------------------------------------------------------------------- size guards
-
-_SEQUENCES = (str, bytes, bytearray, list, tuple)
-
-
-def _too_large(what: str, size: int | float, limit: int) -> ScriptLimitExceeded:
-    shown = f"{size:,}" if isinstance(size, int) and size < 10**30 else "astronomically many"
-    return ScriptLimitExceeded(f"{what} would be too large ({shown}; the limit is {limit:,})")
-
-
-def _check_length(length: int | float, what: str = "the result") -> None:
-    if length > MAX_SEQUENCE_LENGTH:
-        raise _too_large(f"{what}", length, MAX_SEQUENCE_LENGTH)
-
-
-def _check_int_bits(bits: int | float) -> None:
-    if bits > MAX_INT_BITS:
-        raise ScriptLimitExceeded(
-            f"the number would be too large (about {int(bits * 0.30103):,} digits; "
-            f"the limit is about {int(MAX_INT_BITS * 0.30103):,})")
-
-
-def _check_mul(a: Any, b: Any) -> None:
-    if isinstance(a, int) and isinstance(b, int):
-        _check_int_bits(a.bit_length() + b.bit_length())
-    elif isinstance(a, _SEQUENCES) and isinstance(b, int):
-        _check_length(len(a) * b, "the repeated sequence")
-    elif isinstance(b, _SEQUENCES) and isinstance(a, int):
-        _check_length(len(b) * a, "the repeated sequence")
-
-
-def _check_pow(a: Any, b: Any) -> None:
-    if isinstance(a, int) and isinstance(b, int) and b > 1 and abs(a) > 1:
-        _check_int_bits(b * math.log2(abs(a)))
-
-
-def _check_lshift(a: Any, b: Any) -> None:
-    if isinstance(a, int) and isinstance(b, int) and a and b > 0:
-        _check_int_bits(a.bit_length() + b)
-
-
-_DIGITS = re.compile(r"\d+")
-
-
-def _check_format_spec(spec: str) -> None:
-    for digits in _DIGITS.findall(spec):
-        if len(digits) > 5 or int(digits) > MAX_FORMAT_WIDTH:
-            raise ScriptLimitExceeded(
-                f"format width or precision {digits} is too large "
-                f"(the limit is {MAX_FORMAT_WIDTH:,})")
-
-
-_PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
-
-
-def _check_percent_format(template: str | bytes) -> None:
-    text = template.decode("latin-1") if isinstance(template, bytes) else template
-    for match in _PERCENT_FIELD.finditer(text):
-        for part in match.groups():
-            if part == "*":
-                raise ScriptNotAllowed("'*' widths in %-formatting are not allowed")
-            if part is not None:
-                _check_format_spec(part)
-
-
-def _mul(a: Any, b: Any) -> Any:
-    _check_mul(a, b)
-    return a * b
-
-
-def _pow(a: Any, b: Any, mod: Any = None) -> Any:
-    if mod is not None:
-        return pow(a, b, mod)
-    _check_pow(a, b)
-    return a**b
-
-
-def _lshift(a: Any, b: Any) -> Any:
-    _check_lshift(a, b)
-    return a << b
-
-
-def _mod(a: Any, b: Any) -> Any:
-    if isinstance(a, str | bytes):
-        _check_percent_format(a)
-    return a % b
-
-
-def _imul(a: Any, b: Any) -> Any:
-    _check_mul(a, b)
-    return operator.imul(a, b)
-
-
-def _ipow(a: Any, b: Any) -> Any:
-    _check_pow(a, b)
-    return operator.ipow(a, b)
-
-
-def _ilshift(a: Any, b: Any) -> Any:
-    _check_lshift(a, b)
-    return operator.ilshift(a, b)
-
-
-def _imod(a: Any, b: Any) -> Any:
-    if isinstance(a, str | bytes):
-        _check_percent_format(a)
-    return operator.imod(a, b)
-
-
-_INPLACE: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": operator.iadd,
-    "-=": operator.isub,
-    "*=": _imul,
-    "/=": operator.itruediv,
-    "//=": operator.ifloordiv,
-    "%=": _imod,
-    "**=": _ipow,
-    "<<=": _ilshift,
-    ">>=": operator.irshift,
-    "|=": operator.ior,
-    "^=": operator.ixor,
-    "&=": operator.iand,
-    "@=": operator.imatmul,
-}
-
-
-def _inplacevar(op: str, x: Any, y: Any) -> Any:
-    try:
-        function = _INPLACE[op]
-    except KeyError:
-        raise ScriptNotAllowed(f"the operator {op} is not allowed") from None
-    return function(x, y)
-
-
-def _format(value: Any, spec: str = "", conversion: int = -1) -> str:
-    """`format()` and f-string fields with a format spec, with the width checked."""
-    if conversion == ord("r"):
-        value = repr(value)
-    elif conversion == ord("s"):
-        value = str(value)
-    elif conversion == ord("a"):
-        value = ascii(value)
-    if not isinstance(spec, str):
-        raise TypeError("format spec must be a str")
-    _check_format_spec(spec)
-    return format(value, spec)
+def _wake(now: float) -> None:
+    state = _STATE
+    if now > state.deadline:
+        state.exceeded = True
+        raise _Deadline
+    memory_guard.check(now)
+    state.wake = min(state.deadline, _GUARD.next_check)
 
 
 # --------------------------------------------------------- attribute and item guards
@@ -313,6 +180,9 @@ def _guarded_getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
     """`_getattr_`: every `obj.name` in sandboxed code, and the `getattr` builtin."""
     if type(name) is not str:
         raise TypeError("attribute name must be a string")
+    now = _monotonic()  # a method call (`l.extend(l)`) may have grown the run: check
+    if now > _STATE.wake:
+        _wake(now)
     if name.startswith("_"):
         raise _private(name)
     if name in INSPECT_ATTRIBUTES:
@@ -386,61 +256,6 @@ def _str_format_map(template: str, mapping: Mapping[str, Any]) -> str:
     return _FORMATTER.vformat(template, (), mapping)
 
 
-def _padded(method: str) -> Callable[..., Any]:
-    def guarded(text: Any, width: int, *args: Any) -> Any:
-        if isinstance(width, int):
-            _check_length(width, "the padded text")
-        return getattr(text, method)(width, *args)
-    guarded.__name__ = method
-    return guarded
-
-
-def _expandtabs(text: Any, tabsize: int = 8) -> Any:
-    tab = "\t" if isinstance(text, str) else b"\t"
-    if isinstance(tabsize, int):
-        _check_length(len(text) + text.count(tab) * max(tabsize, 0), "the expanded text")
-    return text.expandtabs(tabsize)
-
-
-def _replace(text: Any, old: Any, new: Any, count: int = -1) -> Any:
-    if isinstance(old, str | bytes) and isinstance(new, str | bytes) and len(new) > len(old):
-        hits = text.count(old) if old else len(text) + 1
-        if isinstance(count, int) and count >= 0:
-            hits = min(hits, count)
-        _check_length(len(text) + hits * (len(new) - len(old)), "the replaced text")
-    return text.replace(old, new, count)
-
-
-def _join(separator: Any, items: Iterable[Any]) -> Any:
-    parts = list(items)
-    total = len(separator) * max(len(parts) - 1, 0)
-    total += sum(len(part) for part in parts if isinstance(part, str | bytes | bytearray))
-    _check_length(total, "the joined text")
-    return separator.join(parts)
-
-
-def _translate(text: str, table: Any) -> str:
-    if isinstance(table, dict):
-        longest = max((len(v) for v in table.values() if isinstance(v, str)), default=1)
-        _check_length(len(text) * longest, "the translated text")
-    return text.translate(table)
-
-
-def _to_bytes(number: int, length: int = 1, *args: Any, **kwargs: Any) -> bytes:
-    if isinstance(length, int):
-        _check_length(length, "the bytes")
-    return number.to_bytes(length, *args, **kwargs)
-
-
-_TEXT_METHODS: dict[str, Callable[..., Any]] = {
-    "ljust": _padded("ljust"),
-    "rjust": _padded("rjust"),
-    "center": _padded("center"),
-    "zfill": _padded("zfill"),
-    "expandtabs": _expandtabs,
-    "replace": _replace,
-    "join": _join,
-}
 _STR_METHODS: dict[str, Callable[..., Any]] = {
     "format": _str_format,
     "format_map": _str_format_map,
@@ -449,32 +264,6 @@ _STR_METHODS: dict[str, Callable[..., Any]] = {
 
 
 # ------------------------------------------------------------------------- builtins
-
-
-def _range(*args: int) -> range:
-    result = range(*args)
-    try:
-        length = len(result)
-    except OverflowError:
-        length = math.inf
-    _check_length(length, "the range")
-    return result
-
-
-def _round(number: Any, ndigits: Any = None) -> Any:
-    if isinstance(ndigits, int) and abs(ndigits) > 1000:
-        raise ScriptLimitExceeded("round() with more than 1,000 digits is not allowed")
-    return round(number, ndigits)
-
-
-def _sum(iterable: Iterable[Any], /, start: Any = 0) -> Any:
-    if isinstance(start, int | float | complex):
-        return sum(iterable, start)
-    items = list(iterable)  # adding up lists or tuples: check the length of the result first
-    if isinstance(start, _SEQUENCES):
-        _check_length(len(start) + sum(len(i) for i in items if isinstance(i, _SEQUENCES)),
-                      "the sum")
-    return sum(items, start)
 
 
 class _DiscardPrint:
@@ -613,6 +402,7 @@ _RUNTIME: dict[str, Any] = {
     "_print_": PrintCollector,
     "_print": _DiscardPrint(),
     "_tick_": _tick,
+    "_add_": _add,
     "_mul_": _mul,
     "_pow_": _pow,
     "_lshift_": _lshift,
@@ -624,6 +414,7 @@ _RUNTIME: dict[str, Any] = {
 # --------------------------------------------------------------------------- policy
 
 _GUARDED_BINOPS: dict[type[ast.operator], str] = {
+    ast.Add: "_add_",
     ast.Mult: "_mul_",
     ast.Pow: "_pow_",
     ast.LShift: "_lshift_",
@@ -643,6 +434,23 @@ def _tick_statement(where: ast.AST) -> ast.Expr:
     return node
 
 
+_BLOCKS = ("body", "orelse", "finalbody")
+
+
+def _tick_straight_line(statements: list[ast.stmt]) -> None:
+    """A tick before each statement outside loops and functions (which tick already), so
+    straight-line code (`l = l + l` line after line) meets the memory guard too. These run
+    once each: the cost is one call per line of the script."""
+    for index in range(len(statements) - 1, -1, -1):
+        statement = statements[index]
+        if isinstance(statement, ast.If | ast.Try | ast.With):
+            for name in _BLOCKS:
+                _tick_straight_line(getattr(statement, name, None) or [])
+            for handler in getattr(statement, "handlers", []):
+                _tick_straight_line(handler.body)
+        statements.insert(index, _tick_statement(statement))
+
+
 class _SandboxPolicy(RestrictingNodeTransformer):
     """RestrictedPython's policy, tightened and instrumented (see the module docstring)."""
 
@@ -654,6 +462,12 @@ class _SandboxPolicy(RestrictingNodeTransformer):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.error(node, "class definitions are not allowed")
+
+    def visit_Module(self, node: ast.Module) -> ast.AST:
+        result = super().visit_Module(node)
+        assert isinstance(result, ast.Module)
+        _tick_straight_line(result.body)
+        return result
 
     def visit_While(self, node: ast.While) -> ast.AST:
         result = super().visit_While(node)
@@ -921,7 +735,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
 
     def __init__(self, environment_globals: Mapping[str, Any] | None = None,
                  time_limit: float = DEFAULT_TIME_LIMIT,
-                 service_caller: Callable[..., Any] | None = None) -> None:
+                 service_caller: Callable[..., Any] | None = None,
+                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> None:
         exposed: dict[str, Any] = {}
         for name, value in (environment_globals or {}).items():
             if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
@@ -931,6 +746,9 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         if not time_limit > 0:
             raise ValueError("time_limit must be a positive number of seconds")
         self.time_limit = float(time_limit)
+        if not memory_limit > 0:
+            raise ValueError("memory_limit must be a positive number of bytes")
+        self.memory_limit = int(memory_limit)
         self._service_caller = service_caller
 
     def evaluate(self, expression: str, context: dict[str, Any],
@@ -941,7 +759,12 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         my_globals.update(external_context or {})
         my_globals.update(context)
         my_globals.update(_RUNTIME)
-        return self._run(compiled, my_globals, "eval")
+        try:
+            return self._run(compiled, my_globals, "eval")
+        except ScriptMemoryExceeded:
+            my_globals.clear()  # what `(x := ...)` kept
+            memory_guard.release()
+            raise
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: dict[str, Any] | None = None) -> bool:
@@ -952,10 +775,17 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         self._prepare_context(context)
         my_globals.update(external_context)
         private = {k: v for k, v in context.items() if isinstance(k, str) and k.startswith("_")}
+        before = dict(context)
         context.update(my_globals)
         context.update(_RUNTIME)
         try:
             self._run(compiled, context, "exec")
+        except ScriptMemoryExceeded:
+            context.clear()  # drop what the script built: the data is as it was before
+            context.update(before)
+            del before
+            memory_guard.release()
+            raise
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
             for key in [k for k in context
@@ -994,10 +824,13 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptNotAllowed(f"{_label(mode)} not allowed: " + "; ".join(compiled.problems),
                                    compiled.problems, compiled.lineno)
         state = _STATE
-        saved = (state.deadline, state.exceeded, state.globals)
+        saved = (state.deadline, state.wake, state.exceeded, state.globals)
         state.deadline = _monotonic() + self.time_limit
         state.exceeded = False
         state.globals = my_globals
+        guarded = memory_guard.start(self.memory_limit)
+        state.wake = min(state.deadline, _GUARD.next_check)
+        out_of_memory = False
         result: Any = None
         stopped_at: int | None = None
         try:
@@ -1007,14 +840,23 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
                 else:
                     exec(compiled.code, my_globals)
             except BaseException as exc:
-                if not state.exceeded:
+                if not state.exceeded and not _GUARD.exceeded:
                     raise
                 stopped_at = _script_line(exc)
+                traceback.clear_frames(exc.__traceback__)  # the script's locals go now
             timed_out = state.exceeded
         finally:
-            state.deadline, state.exceeded, state.globals = saved
+            state.deadline, state.wake, state.exceeded, state.globals = saved
+            out_of_memory = memory_guard.stop(guarded)
+        where = f" (stopped at line {stopped_at})" if stopped_at else ""
+        if out_of_memory and not timed_out:
+            stopped = ScriptMemoryExceeded(
+                f"{_label(mode)} stopped: it used more than the memory limit of "
+                f"{memory_guard.describe(self.memory_limit)}{where}; look for a value that "
+                "grows in a loop")
+            stopped.lineno = stopped_at
+            raise stopped
         if timed_out:
-            where = f" (stopped at line {stopped_at})" if stopped_at else ""
             timeout = ScriptTimeout(
                 f"{_label(mode)} stopped: it ran for longer than the time limit of "
                 f"{self.time_limit:g} seconds{where}; look for a loop that never ends")
@@ -1086,10 +928,12 @@ class SandboxedScriptEngine(PythonScriptEngine):
 
 
 def build_sandboxed_engine(extra_globals: dict[str, Any] | None = None,
-                           time_limit: float = DEFAULT_TIME_LIMIT) -> PythonScriptEngine:
+                           time_limit: float = DEFAULT_TIME_LIMIT,
+                           memory_limit: int = DEFAULT_MEMORY_LIMIT) -> PythonScriptEngine:
     """A script engine whose scripts, conditions and DMN expressions run in the sandbox.
 
     `extra_globals` are offered to process code by name (helper functions, or modules, which
     are offered as read-only namespaces of their public classes and functions).
     """
-    return SandboxedScriptEngine(SandboxedEnvironment(extra_globals, time_limit=time_limit))
+    return SandboxedScriptEngine(SandboxedEnvironment(extra_globals, time_limit=time_limit,
+                                                      memory_limit=memory_limit))

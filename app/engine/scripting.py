@@ -20,13 +20,16 @@ from SpiffWorkflow.task import Task
 
 from app.engine.calendar import WorkingCalendar
 from app.engine.clock_rules import EMPTY_RULES, ClockRules
-from app.engine.sandbox import SandboxedEnvironment, SandboxedScriptEngine
+from app.engine.sandbox import DEFAULT_MEMORY_LIMIT, SandboxedEnvironment, SandboxedScriptEngine
 from app.engine.timer_expressions import expression_helpers
 
 Now = Callable[[], dt.datetime]
 Query = Callable[[dict[str, Any]], Any]
 SCRIPT_TIME_LIMIT = 2.0
 """Seconds a script or expression may run before its step fails."""
+SCRIPT_MEMORY_BYTES = DEFAULT_MEMORY_LIMIT
+"""Bytes a script or expression may add to the process before its step fails (the
+`script_memory_bytes` setting)."""
 DEFAULT_CALENDAR = WorkingCalendar()
 
 
@@ -108,13 +111,15 @@ class EngineEnv:
     calendar: WorkingCalendar = DEFAULT_CALENDAR
     clock_rules: ClockRules = field(default_factory=lambda: EMPTY_RULES)
     time_limit: float = SCRIPT_TIME_LIMIT
+    memory_limit: int = SCRIPT_MEMORY_BYTES
     queries: Mapping[str, Query] = field(default_factory=dict)
 
 
 def build_script_engine(env: EngineEnv | None = None) -> ReviewflowScriptEngine:
     env = env or EngineEnv()
     return ReviewflowScriptEngine(_sandbox(env.now, env.calendar, env.clock_rules,
-                                           env.time_limit), env.now, env.calendar, env.queries)
+                                           env.time_limit, env.memory_limit),
+                                  env.now, env.calendar, env.queries)
 
 
 _SANDBOXES: dict[tuple[Any, ...], tuple[tuple[Any, ...], SandboxedEnvironment]] = {}
@@ -122,17 +127,17 @@ _SANDBOXES_LOCK = threading.Lock()
 
 
 def _sandbox(now: Now, calendar: WorkingCalendar, clock_rules: ClockRules,
-             time_limit: float) -> SandboxedEnvironment:
+             time_limit: float, memory_limit: int) -> SandboxedEnvironment:
     """The sandbox for these settings, built once: it holds no state between runs, and
     building it (wrapping every helper) costs more than a small step. Keyed by the clock
     function (a bound method compares by its object) and the identity of the calendar and
     rules, which the entry keeps alive so that no other object can take their ids."""
-    parts = (now, calendar, clock_rules, time_limit)
-    key = (now, id(calendar), id(clock_rules), time_limit)
+    parts = (now, calendar, clock_rules, time_limit, memory_limit)
+    key = (now, id(calendar), id(clock_rules), time_limit, memory_limit)
     found = _SANDBOXES.get(key)
     if found is not None:
         return found[1]
-    sandbox = _build_sandbox(now, calendar, clock_rules, time_limit)
+    sandbox = _build_sandbox(now, calendar, clock_rules, time_limit, memory_limit)
     with _SANDBOXES_LOCK:
         if len(_SANDBOXES) >= 64:
             _SANDBOXES.clear()
@@ -141,7 +146,7 @@ def _sandbox(now: Now, calendar: WorkingCalendar, clock_rules: ClockRules,
 
 
 def _build_sandbox(now: Now, calendar: WorkingCalendar, rules: ClockRules,
-                   time_limit: float) -> SandboxedEnvironment:
+                   time_limit: float, memory_limit: int) -> SandboxedEnvironment:
     helpers = expression_helpers(calendar, now=now)
 
     def clock_due(clock_id: str, start: str) -> str:
@@ -160,4 +165,4 @@ def _build_sandbox(now: Now, calendar: WorkingCalendar, rules: ClockRules,
     helpers["clock_due"] = clock_due
     helpers["due_time"] = due_time
     helpers["family_names_in"] = family_names_in
-    return SandboxedEnvironment(helpers, time_limit=time_limit)
+    return SandboxedEnvironment(helpers, time_limit=time_limit, memory_limit=memory_limit)

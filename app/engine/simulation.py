@@ -154,7 +154,8 @@ def simulate(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
     answers = {name: (lambda _params, value=value: value)
                for name, value in scenario.answers.items()}
     env = EngineEnv(now=clock.now, calendar=env.calendar, clock_rules=env.clock_rules,
-                    time_limit=env.time_limit, queries=answers)
+                    time_limit=env.time_limit, memory_limit=env.memory_limit,
+                    queries=answers)
     report = SimulationReport(process=scenario.process)
     workflow = runner.create(spec, subprocess_specs, scenario.data, env)
     try:

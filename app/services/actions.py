@@ -89,9 +89,11 @@ def list_actions(ctx: ServiceContext, principal: Principal, filters: ActionFilte
 def _row(uow: UnitOfWork, principal: Principal, action_id: int) -> Action:
     action = uow.session.get(Action, action_id)
     if action is None:
-        raise NotFound(f"no action with id {action_id}", action_id=action_id)
+        message, detail = policy.missing_action(action_id)
+        raise NotFound(message, **detail)
     if not policy.is_case_reader(principal) and action.owner_agency != principal.agency:
-        raise Forbidden(f"the action belongs to {action.owner_agency}")
+        raise policy.Concealed(f"the action belongs to {action.owner_agency}",
+                               policy.missing_action(action_id))
     return action
 
 

@@ -234,9 +234,10 @@ def _case(uow: UnitOfWork, reference: str) -> ReviewCase:
 
 
 def _writable(uow: UnitOfWork, principal: Principal, reference: str) -> ReviewCase:
+    policy.require(principal, "read_cases")  # refusals by role before the lookup: they
+    policy.require(principal, "write_briefings")  # say nothing of whether the case exists
     case = _case(uow, reference)
     policy.check_case_read(principal, case)
-    policy.require(principal, "write_briefings")
     return case
 
 
@@ -278,6 +279,7 @@ def _commit(uow: UnitOfWork, reference: str) -> None:
 
 
 def get(ctx: ServiceContext, principal: Principal, reference: str) -> BriefingView:
+    policy.require(principal, "read_cases")
     with ctx.uow() as uow:
         case = _case(uow, reference)
         policy.check_case_read(principal, case)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import policy
@@ -83,7 +84,7 @@ def refer(ctx: ServiceContext, principal: Principal, referral: Referral) -> Case
                 steps.commit(uow, state.instance.id)
             except IntegrityError:
                 continue
-            return CaseView(case, _open_tasks(uow, principal, case.reference))
+            return _view(uow, principal, case)
     raise Conflict("could not allocate a case reference; try again")
 
 
@@ -91,7 +92,8 @@ def _case(uow: Any, reference: str) -> ReviewCase:
     case = uow.session.scalars(select(ReviewCase).where(
         ReviewCase.reference == reference)).first()
     if case is None:
-        raise NotFound(f"no case with the reference '{reference}'", reference=reference)
+        message, detail = policy.missing_case(reference)
+        raise NotFound(message, **detail)
     return case
 
 
@@ -102,15 +104,29 @@ def _open_tasks(uow: Any, principal: Principal, reference: str) -> list[HumanTas
 
 
 def _readable(uow: Any, principal: Principal, reference: str) -> ReviewCase:
+    policy.require(principal, "read_cases")
     case = _case(uow, reference)
     policy.check_case_read(principal, case)
     return case
 
 
+def as_seen_by(principal: Principal, case: ReviewCase) -> ReviewCase:
+    """The case, or for someone with less need to know a detached copy without what is
+    withheld from them (the stored row is never changed)."""
+    withheld = policy.case_withheld(principal, case)
+    if not withheld:
+        return case
+    values = {attr.key: getattr(case, attr.key) for attr in sa_inspect(ReviewCase).column_attrs}
+    return ReviewCase(**{**values, **withheld})
+
+
+def _view(uow: Any, principal: Principal, case: ReviewCase) -> CaseView:
+    return CaseView(as_seen_by(principal, case), _open_tasks(uow, principal, case.reference))
+
+
 def get(ctx: ServiceContext, principal: Principal, reference: str) -> CaseView:
     with ctx.uow() as uow:
-        case = _readable(uow, principal, reference)
-        return CaseView(case, _open_tasks(uow, principal, reference))
+        return _view(uow, principal, _readable(uow, principal, reference))
 
 
 def list_cases(ctx: ServiceContext, principal: Principal, status: str | None, grade: str | None,
@@ -140,8 +156,16 @@ def timeline(ctx: ServiceContext, principal: Principal,
             .outerjoin(HumanTask, HumanTask.id == Event.task_id)
             .where(ProcessInstance.business_key == reference)
             .order_by(Event.id)).all()
-        return [(event, key) for event, key, agency in rows
+        return [(_event_as_seen_by(principal, event), key) for event, key, agency in rows
                 if policy.event_visible(principal, event.type, agency, event.task_id is not None)]
+
+
+def _event_as_seen_by(principal: Principal, event: Event) -> Event:
+    detail = policy.event_detail(principal, event.detail or {})
+    if detail == (event.detail or {}):
+        return event
+    values = {attr.key: getattr(event, attr.key) for attr in sa_inspect(Event).column_attrs}
+    return Event(**{**values, "detail": detail})  # detached: the stored event is unchanged
 
 
 def escalate(ctx: ServiceContext, principal: Principal, reference: str, grade: str,
@@ -149,6 +173,7 @@ def escalate(ctx: ServiceContext, principal: Principal, reference: str, grade: s
     """Move a case in a review route to a higher grade and its route, keeping what was collected."""
     if grade not in GRADES:
         raise Invalid(f"grade must be one of {', '.join(GRADES)}", field="grade")
+    policy.require(principal, "escalate")  # by role first: says nothing of the case
     with ctx.uow() as uow:
         case = _case(uow, reference)
         policy.check_case_write(principal, case, "escalate")
@@ -177,6 +202,7 @@ def escalate(ctx: ServiceContext, principal: Principal, reference: str, grade: s
 def raise_concern(ctx: ServiceContext, principal: Principal, reference: str,
                   description: str) -> CaseView:
     """Start the urgent concern process beside the review; it does not interrupt it."""
+    policy.require(principal, "raise_concern")  # by role first: says nothing of the case
     with ctx.uow() as uow:
         case = _case(uow, reference)
         policy.check_case_write(principal, case, "raise_concern")
@@ -184,4 +210,4 @@ def raise_concern(ctx: ServiceContext, principal: Principal, reference: str,
             "reference": reference, "child_pseudonym": case.child_pseudonym,
             "concern_description": description, "raised_by": principal.name}, principal.name)
         steps.commit(uow, state.instance.id)
-        return CaseView(case, _open_tasks(uow, principal, reference))
+        return _view(uow, principal, case)

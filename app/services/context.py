@@ -55,7 +55,8 @@ class ServiceContext:
     @property
     def engine_env(self) -> EngineEnv:
         return EngineEnv(now=self.clock.now, calendar=self.calendar,
-                         clock_rules=self.clock_rules)
+                         clock_rules=self.clock_rules,
+                         memory_limit=self.settings.script_memory_bytes)
 
     def uow(self) -> UnitOfWork:
         """A unit of work; the first one opened inside `request_session` continues it."""

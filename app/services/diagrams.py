@@ -28,12 +28,14 @@ def _render(source: bytes, version: ProcessVersion, **highlights: object) -> str
 
 def heat(ctx: ServiceContext, principal: Principal, key: str,
          version: int | None = None) -> dict[str, int]:
-    """How many running instances wait at each user task of the process."""
+    """How many running instances wait at each user task of the process, counting only the
+    tasks the principal may see (an agency lead learns nothing of other agencies' cases)."""
     policy.require(principal, "read_definitions")
     with ctx.uow() as uow:
         query = (select(HumanTask.bpmn_id, func.count(func.distinct(HumanTask.instance_id)))
                  .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                 .where(HumanTask.process_key == key, HumanTask.state == "ready")
+                 .where(HumanTask.process_key == key, HumanTask.state == "ready",
+                        policy.visible_tasks(principal))
                  .group_by(HumanTask.bpmn_id))
         if version is not None:
             query = query.where(ProcessInstance.version == version)

@@ -30,14 +30,19 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from app.services.agencies import AgencyRegister, no_lead_message, unknown_message
+from app.services.form_limits import (
+    DEFAULT_BUDGET_SECONDS,
+    FORMAT_CHECKER,
+    LINEAR_KEYWORDS,
+    budgeted,
+    out_of_time,
+)
 
 REASON_MESSAGE = "Give the reasons in words: an answer of only spaces or punctuation is not " \
                  "a reason"
-FORMAT_CHECKER = FormatChecker(formats=("date",))
-"""Dates are checked (`YYYY-MM-DD`); the Board's other `format`s (textarea) only guide display."""
 
 
 def has_words(text: object) -> bool:
@@ -81,9 +86,12 @@ def _date_order(_validator: Any, chains: Any, instance: Any,
                                   path=[second])
 
 
-FormValidator = validators.extend(Draft202012Validator, {
-    "x-reason": _reason, "x-date-order": _date_order})
-"""Draft 2020-12 with the context-free keywords; the others pass through it untouched."""
+_KEYWORDS = validators.extend(Draft202012Validator, {
+    **LINEAR_KEYWORDS, "x-reason": _reason, "x-date-order": _date_order})
+FormValidator = validators.extend(_KEYWORDS, {
+    name: budgeted(keyword) for name, keyword in _KEYWORDS.VALIDATORS.items()})
+"""Draft 2020-12 with the context-free keywords (the others pass through it untouched), its
+regex keywords on RE2 (`app.services.form_limits`), every keyword under the time budget."""
 
 
 def compile_validator(schema: Mapping[str, Any]) -> Any:
@@ -100,6 +108,8 @@ class FormContext:
     can_act: Callable[[str], bool] | None = None
     register_problem: str | None = None
     """Why there is no register (a missing or broken file): agency fields are refused with it."""
+    time_budget: float = DEFAULT_BUDGET_SECONDS
+    """Seconds the whole submission may take to check (the `form_validation_seconds` setting)."""
 
 
 def context_errors(schema: Mapping[str, Any], instance: Any,
@@ -112,14 +122,14 @@ def context_errors(schema: Mapping[str, Any], instance: Any,
 
 def _walk(schema: Any, instance: Any, path: tuple[str | int, ...], parent: Mapping[str, Any],
           context: FormContext, errors: list[dict[str, str]]) -> None:
-    if not isinstance(schema, Mapping):
+    if not isinstance(schema, Mapping) or out_of_time(instance):
         return
     _check(schema, instance, path, parent, context, errors)
     for sub in schema.get("allOf") or []:
         _walk(sub, instance, path, parent, context, errors)
     condition = schema.get("if")
     if isinstance(condition, Mapping) and ("then" in schema or "else" in schema):
-        holds = validators.validator_for(condition)(condition).is_valid(instance)
+        holds = compile_validator(condition).is_valid(instance)
         _walk(schema.get("then" if holds else "else"), instance, path, parent, context, errors)
     properties = schema.get("properties")
     if isinstance(instance, Mapping) and isinstance(properties, Mapping):

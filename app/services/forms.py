@@ -16,6 +16,14 @@ from app.services.form_keywords import (
     context_errors,
     keyword_problems,
 )
+from app.services.form_limits import (
+    DEFAULT_BUDGET_SECONDS,
+    SCHEMA_FORMAT_CHECKER,
+    budget,
+    budget_message,
+    path_of,
+    regex_problems,
+)
 
 
 def parse_form_files(files: list[SourceFile]) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
@@ -32,8 +40,13 @@ def parse_form_files(files: list[SourceFile]) -> tuple[dict[str, dict[str, Any]]
         if not isinstance(schema, dict):
             problems.append(Problem(source.name, "a form must be a JSON object (a JSON Schema)"))
             continue
+        unusable = regex_problems(schema)  # before the meta-schema, which says less
+        if unusable:
+            problems.extend(Problem(source.name, problem) for problem in unusable)
+            continue
         try:
-            validators.validator_for(schema, default=Draft202012Validator).check_schema(schema)
+            validators.validator_for(schema, default=Draft202012Validator).check_schema(
+                schema, format_checker=SCHEMA_FORMAT_CHECKER)
         except SchemaError as exc:
             problems.append(Problem(source.name, f"not a valid JSON Schema: {exc.message}"))
             continue
@@ -60,16 +73,30 @@ def validator_for(schema: dict[str, Any]) -> Any:
 
 def validate_submission(schema: dict[str, Any], data: dict[str, Any],
                         validator: Any = None,
-                        context: FormContext | None = None) -> list[dict[str, str]]:
+                        context: FormContext | None = None,
+                        time_budget: float | None = None) -> list[dict[str, str]]:
     """Return one error per failing field, named by its path in the form (`a.0.b`). With a
-    context, the keywords that need one (today, the task's data, the agency register) too."""
+    context, the keywords that need one (today, the task's data, the agency register) too.
+
+    The whole check runs within `time_budget` seconds (by default the context's, else
+    `DEFAULT_BUDGET_SECONDS`); past it, the only error is one on the field where time ran out.
+    """
     validator = validator or validator_for(schema)
-    found = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    seconds = time_budget if time_budget is not None else (
+        context.time_budget if context is not None else DEFAULT_BUDGET_SECONDS)
     unique: dict[tuple[str, str], dict[str, str]] = {}
+    extra: list[dict[str, str]] = []
+    with budget(seconds) as spent:
+        found = list(validator.iter_errors(data))
+        if context is not None and not spent.exceeded:
+            extra = context_errors(schema, data, context)
+        if spent.exceeded:
+            return [{"field": path_of(data, spent.exceeded_at),
+                     "message": budget_message(seconds)}]
+    found.sort(key=lambda e: [str(p) for p in e.absolute_path])
     for error in found:  # an if/then under allOf can report the same field twice
         for item in _errors(error):
             unique.setdefault((item["field"], item["message"]), item)
-    if context is not None:
-        for item in context_errors(schema, data, context):
-            unique.setdefault((item["field"], item["message"]), item)
+    for item in extra:
+        unique.setdefault((item["field"], item["message"]), item)
     return list(unique.values())

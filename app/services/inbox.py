@@ -75,7 +75,8 @@ def load(ctx: ServiceContext, principal: Principal, filters: InboxFilter,
                                          .limit(limit)))
         references = {t.business_key for t in tasks if t.business_key}
         cases = {c.reference: c for c in uow.session.scalars(
-            select(ReviewCase).where(ReviewCase.reference.in_(references)))} if references else {}
+            select(ReviewCase).where(ReviewCase.reference.in_(references),
+                                     policy.visible_cases(principal)))} if references else {}
         keys = sorted(set(uow.session.scalars(select(HumanTask.process_key).where(
             HumanTask.state == "ready", policy.visible_tasks(principal)).distinct())))
     rows = [InboxRow(task, cases.get(task.business_key or ""),

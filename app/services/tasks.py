@@ -83,7 +83,8 @@ def list_tasks(ctx: ServiceContext, principal: Principal, filters: TaskFilter, s
 def _row(ctx: ServiceContext, uow: Any, task_id: str) -> HumanTask:
     task = uow.session.get(HumanTask, task_id)
     if task is None:
-        raise NotFound(f"no task with id '{task_id}'", task_id=task_id)
+        message, detail = policy.missing_task(task_id)
+        raise NotFound(message, **detail)
     return task
 
 
@@ -108,16 +109,18 @@ def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
         task = _row(ctx, uow, task_id)
         policy.check_task_read(principal, task)
         instance = get_row(uow, task.instance_id)
+        form = _form(ctx, uow, instance, task.form_name)
+        schema = form[0] if form else None
         data: dict[str, Any] = {}
-        if task.state == "ready":
+        if task.state == "ready":  # only what the form and the BPMN's `reads` name
             workflow = steps.load_workflow(ctx, uow, instance)
             try:
-                data = dict(runner.find_task(workflow, task_id).data)
+                found_task = runner.find_task(workflow, task_id)
             except UnknownTask:
                 raise NotFound(f"task '{task_id}' is indexed but missing from its instance",
                                task_id=task_id) from None
-        form = _form(ctx, uow, instance, task.form_name)
-        schema = form[0] if form else None
+            data = policy.task_data(principal, schema, runner.reads(found_task),
+                                    found_task.data)
         found, _problem = agencies.register_or_problem(ctx)
         if schema is not None and found is not None:  # agency fields offer the register
             schema = with_agency_choices(schema, found)
@@ -153,7 +156,8 @@ def _validate(ctx: ServiceContext, uow: UnitOfWork, form: tuple[dict[str, Any], 
     found, problem = agencies.register_or_problem(ctx)
     context = FormContext(today=now.date(), data=task_data, agencies=found,
                           can_act=lambda agency: agencies.has_lead(uow.session, agency, now),
-                          register_problem=problem)
+                          register_problem=problem,
+                          time_budget=ctx.settings.form_validation_seconds)
     errors = validate_submission(form[0], data, form[1], context)
     if errors:
         raise Invalid("the form has errors: " + ", ".join(sorted({e["field"] for e in errors})),
@@ -164,11 +168,13 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
              data: dict[str, Any]) -> InstanceState:
     actor = principal.name
     now = ctx.clock.now()
+    policy.require(principal, "work_tasks")  # by role before the lookup: says nothing of it
     with ctx.uow() as uow:
         rows, instance = _task_and_ready_siblings(uow, task_id)
         task = next((row for row in rows if row.id == task_id), None)
         if task is None or instance is None:
-            raise NotFound(f"no task with id '{task_id}'", task_id=task_id)
+            message, detail = policy.missing_task(task_id)
+            raise NotFound(message, **detail)
         policy.check_task_read(principal, task)
         if task.state != "ready":
             raise Conflict(f"the task is {task.state}, not ready", task_id=task_id,
@@ -194,7 +200,10 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
             steps.record_failure(ctx, instance.id, failure, actor, task_id=task_id)
             raise step_error(failure) from None
         steps.commit(uow, instance.id)
-        return InstanceState(instance, runner.data(workflow), ready)
+        # the caller learns what it may: the process data only if it may read instances
+        return InstanceState(
+            instance, runner.data(workflow) if policy.can_read_instance_data(principal) else {},
+            [row for row in ready if policy.can_see_task(principal, row)])
 
 
 def _ready_row(ctx: ServiceContext, uow: Any, principal: Principal, task_id: str) -> HumanTask:
@@ -216,6 +225,7 @@ def _set_assignee(ctx: ServiceContext, uow: Any, task: HumanTask, assignee: str 
 
 def claim(ctx: ServiceContext, principal: Principal, task_id: str) -> HumanTask:
     """Take a ready task: from now on only the claimant can complete it."""
+    policy.require(principal, "work_tasks")
     with ctx.uow() as uow:
         task = _ready_row(ctx, uow, principal, task_id)
         policy.check_task_work(principal, task)
@@ -223,6 +233,7 @@ def claim(ctx: ServiceContext, principal: Principal, task_id: str) -> HumanTask:
 
 
 def unclaim(ctx: ServiceContext, principal: Principal, task_id: str) -> HumanTask:
+    policy.require(principal, "work_tasks")
     with ctx.uow() as uow:
         task = _ready_row(ctx, uow, principal, task_id)
         if task.assignee is None:
@@ -248,6 +259,7 @@ def assign(ctx: ServiceContext, principal: Principal, task_id: str, user: str) -
 def save_draft(ctx: ServiceContext, principal: Principal, task_id: str,
                data: dict[str, Any]) -> HumanTask:
     """Keep answers typed so far; only whoever may complete the task may save them."""
+    policy.require(principal, "work_tasks")
     with ctx.uow() as uow:
         task = _ready_row(ctx, uow, principal, task_id)
         policy.check_task_work(principal, task)

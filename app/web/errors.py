@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth.errors import Forbidden
+from app.auth.policy import Concealed
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.web.session import BadCsrf, LoginRequired
 from app.web.templating import TEMPLATES
@@ -50,6 +51,9 @@ def install(app: FastAPI) -> None:
 
 def page_error(request: Request, exc: Exception) -> HTMLResponse | None:
     """The page for a service error raised while serving a page, if it is one we expect."""
+    if isinstance(exc, Concealed):  # exists but is not theirs: the page of a missing one
+        request.state.denied_reason = exc.message
+        return _page(request, 404, "Not found", exc.absent_message)
     if isinstance(exc, Forbidden):
         return _page(request, 403, "Not available to you", exc.message)
     if isinstance(exc, NotFound):

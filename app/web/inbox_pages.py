@@ -48,9 +48,10 @@ def _task_page(request: Request, user: PageUser, task_id: str, values: dict[str,
     detail = tasks.get(ctx, user.principal, task_id)
     task = detail.task
     schema = detail.form_schema or {"type": "object", "properties": {}}
-    if values is None:
-        known = {k: v for k, v in detail.data.items() if k in schema.get("properties", {})}
-        values = {**known, **(task.draft or {})}
+    if values is None:  # the form's own fields only, from the data and the saved draft
+        fields = schema.get("properties", {})
+        values = {k: v for source in (detail.data, task.draft or {})
+                  for k, v in source.items() if k in fields}
     case = None
     if task.business_key:
         try:

@@ -29,6 +29,9 @@ class BadCsrf(Exception):
 class PageUser:
     principal: Principal
     csrf_token: str
+    user_id: int | None = None
+    session_id: int | None = None
+    """The row id of this login session (not the cookie's secret)."""
 
 
 async def page_user(request: Request) -> PageUser:
@@ -43,7 +46,13 @@ async def page_user(request: Request) -> PageUser:
             if found is None:
                 return None
             user, row = found
-            return PageUser(users.principal_of(user), row.csrf_token)
+        now = ctx.clock.now()
+        if row.last_seen_at is None or now - row.last_seen_at >= users.LAST_SEEN_STEP:
+            # A short write of its own, outside the read-only unit above.
+            with ctx.lone_statement() as connection:
+                connection.execute(users.seen_statement(row.id, now))
+                connection.commit()
+        return PageUser(users.principal_of(user), row.csrf_token, user.id, row.id)
 
     user = await run_in_threadpool(find)
     if user is None:
@@ -53,9 +62,18 @@ async def page_user(request: Request) -> PageUser:
 
 
 def check_csrf(expected: str, submitted: object) -> None:
-    if not isinstance(submitted, str) or not hmac.compare_digest(expected, submitted):
+    """Refuse a form whose token is missing, empty or not the expected one."""
+    if not expected or not isinstance(submitted, str) or not submitted:
+        raise BadCsrf
+    if not hmac.compare_digest(expected.encode("utf-8", "surrogatepass"),
+                               submitted.encode("utf-8", "surrogatepass")):
         raise BadCsrf
 
 
 def login_csrf_token(request: Request) -> str:
     return request.cookies.get(LOGIN_CSRF_COOKIE) or new_csrf_token()
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from (behind a proxy, as the server was told to trust)."""
+    return request.client.host if request.client else "unknown"

@@ -188,8 +188,10 @@ def test_who_may_read_and_write_a_briefing(client: TestClient,
     outsider = make_client("agency_lead", agency="education")
     for response in (outsider.get(path), outsider.get(f"{path}.html"),
                      outsider.get(f"{path}.pdf")):
-        assert response.status_code == 403
-        assert "education" in response.json()["detail"]
+        # A case not involving the agency answers as one that does not exist.
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+        assert "education" not in response.json()["detail"]
 
     involved = make_client("agency_lead", agency="health")
     assert involved.get(path).status_code == 200
