@@ -285,6 +285,7 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
         extensions = getattr(spec, "extensions", {}) or {}
         properties = extensions.get("properties", {}) or {}
         agency = task.data.get("agency") if spec.lane == AGENCY_LANE else None
+        readable = _declared_reads(properties)
         tasks.append(ReadyTask(
             due_at=_due_at(task, properties),
             id=str(task.id),
@@ -293,7 +294,7 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
             lane=spec.lane,
             form=properties.get(FORM_PROPERTY),
             instructions=instructions.render(extensions.get("instructionsForEndUser"), {
-                key: value for key, value in task.data.items() if key in reads(task)}),
+                key: value for key, value in task.data.items() if key in readable}),
             agency=agency if isinstance(agency, str) else None,
         ))
     return tasks
@@ -302,7 +303,11 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
 def reads(task: Task) -> frozenset[str]:
     """The data keys the task's BPMN declares it reads (`READS_PROPERTY`)."""
     extensions = getattr(task.task_spec, "extensions", {}) or {}
-    value = (extensions.get("properties", {}) or {}).get(READS_PROPERTY) or ""
+    return _declared_reads(extensions.get("properties", {}) or {})
+
+
+def _declared_reads(properties: dict[str, str]) -> frozenset[str]:
+    value = properties.get(READS_PROPERTY) or ""
     return frozenset(key.strip() for key in value.split(",") if key.strip())
 
 

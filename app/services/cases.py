@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
@@ -110,14 +110,21 @@ def _readable(uow: Any, principal: Principal, reference: str) -> ReviewCase:
     return case
 
 
+RowT = TypeVar("RowT", ReviewCase, Event)
+
+
 def as_seen_by(principal: Principal, case: ReviewCase) -> ReviewCase:
     """The case, or for someone with less need to know a detached copy without what is
     withheld from them (the stored row is never changed)."""
     withheld = policy.case_withheld(principal, case)
-    if not withheld:
-        return case
-    values = {attr.key: getattr(case, attr.key) for attr in sa_inspect(ReviewCase).column_attrs}
-    return ReviewCase(**{**values, **withheld})
+    return _copy(case, **withheld) if withheld else case
+
+
+def _copy(row: RowT, **changes: Any) -> RowT:
+    """A new, unsaved object with `row`'s column values and `changes`: what a reader is shown
+    when something is withheld from them, leaving the stored row as it is."""
+    values = {attr.key: getattr(row, attr.key) for attr in sa_inspect(type(row)).column_attrs}
+    return type(row)(**{**values, **changes})
 
 
 def _view(uow: Any, principal: Principal, case: ReviewCase) -> CaseView:
@@ -164,8 +171,7 @@ def _event_as_seen_by(principal: Principal, event: Event) -> Event:
     detail = policy.event_detail(principal, event.detail or {})
     if detail == (event.detail or {}):
         return event
-    values = {attr.key: getattr(event, attr.key) for attr in sa_inspect(Event).column_attrs}
-    return Event(**{**values, "detail": detail})  # detached: the stored event is unchanged
+    return _copy(event, detail=detail)
 
 
 def escalate(ctx: ServiceContext, principal: Principal, reference: str, grade: str,
