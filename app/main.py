@@ -20,6 +20,7 @@ from app.api import (
     deployments,
     errors,
     health,
+    incidents,
     instances,
     learning,
     messages,
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None,
     web_errors.install(app)
     # Routes are matched in order: the API's come first, as agency systems call it most.
     for module in (tasks, instances, messages, cases, health, deployments, definitions,
-                   decisions, audit, briefings, reports, learning, agencies):
+                   decisions, audit, briefings, reports, learning, agencies, incidents):
         app.include_router(module.router)
     for page_module in (auth_pages, inbox_pages, case_pages, referral_pages, session_pages):
         app.include_router(page_module.router)

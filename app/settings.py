@@ -24,11 +24,22 @@ class Settings(BaseSettings):
     spec_cache_size: int = 256
     page_size_limit: int = 500
     sqlite_busy_timeout_seconds: float = 30.0
+    database_connect_timeout_seconds: float = Field(5.0, gt=0, le=300, description="how long "
+                                                    "opening a PostgreSQL connection may take")
+    database_statement_timeout_seconds: float = Field(10.0, gt=0, le=3600, description="how "
+                                                      "long one PostgreSQL statement may run")
+    retry_after_seconds: int = Field(5, ge=1, le=3600, description="the Retry-After of a 503 "
+                                     "answered while the database is unavailable")
     embedded_worker: bool = Field(True, description="run the timer worker inside `serve`")
     worker_poll_seconds: float = Field(2.0, gt=0, le=300)
+    worker_stale_seconds: float = Field(60.0, gt=0, le=86400, description="/health says "
+                                        "degraded when a worker has not polled successfully "
+                                        "for this long")
     cookie_secure: bool = Field(True, description="send the session cookie over HTTPS only "
                                                   "(browsers treat localhost as secure)")
     calendar_region: str = Field("ENG", description="bank holidays: ENG, WLS, SCT or NIR")
+    max_data_depth: int = Field(32, ge=2, le=200, description="how deeply the objects and "
+                                "lists of a request may nest (422 past it)")
     form_validation_seconds: float = Field(1.0, gt=0, le=60, description="how long checking "
                                            "one form submission may take (422 past it)")
     script_memory_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024, description="memory "

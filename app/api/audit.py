@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.params import IsoDateTime
 from app.api.routing import ServiceRoute
 from app.api.schemas import MAX_INT, Page
 from app.auth import audit, policy
@@ -37,7 +38,7 @@ class AuditEntryPublic(BaseModel):
 def list_audit(ctx: ContextDep, principal: PrincipalDep, actor: str | None = None,
                action: str | None = None, target_type: str | None = None,
                target_id: str | None = None, outcome: str | None = None,
-               since: dt.datetime | None = None, until: dt.datetime | None = None,
+               since: IsoDateTime | None = None, until: IsoDateTime | None = None,
                limit: int = Query(100, ge=1, le=1000),
                offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[AuditEntryPublic]:
     """Who read or changed what, oldest first (auditors and admins only)."""

@@ -5,11 +5,16 @@ entry is written, in a transaction of its own, before the response starts: by th
 worker thread right after a successful endpoint (see `app.api.routing`), in the step's own
 transaction for commands that advance an instance (`serve_command`), otherwise by the middleware
 when the response starts, or when the request fails without one (500).
+
+While the database is unavailable an entry cannot be written: it is logged at once and kept in
+memory (bounded), and the next entry written writes the kept ones first, marked `written_late`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import audit
+from app.db.faults import is_unavailable
 from app.services.context import ServiceContext
 
 log = logging.getLogger("reviewflow.audit")
@@ -42,6 +48,45 @@ def target(path: str, path_params: dict[str, Any]) -> tuple[str | None, str | No
     if target_id:
         target_id = str(target_id).replace("\x00", "\\0")[:255]
     return TARGETS.get(resource, resource or None), target_id or None
+
+
+class Unwritten:
+    """Entries that could not be written while the database was unavailable: each is logged at
+    once and kept (the newest `limit`) until the next entry is written, which writes them too."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+
+    def hold(self, values: dict[str, Any]) -> None:
+        log.warning("audit entry not written (database unavailable), kept to write later: "
+                    "%s %s by %s answered %s at %s", values["method"], values["path"],
+                    values["actor"] or "anonymous", values["status"], values["at"].isoformat())
+        with self._lock:
+            self._entries.append(values)
+
+    def take(self) -> list[dict[str, Any]]:
+        with self._lock:
+            taken = list(self._entries)
+            self._entries.clear()
+        return taken
+
+    def give_back(self, entries: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._entries.extendleft(reversed(entries))
+
+
+_unwritten_lock = threading.Lock()
+
+
+def unwritten(app_state: Any) -> Unwritten:
+    """The app's entries waiting for the database (one list per app)."""
+    with _unwritten_lock:
+        held: Unwritten | None = getattr(app_state, "unwritten_audit", None)
+        if held is None:
+            held = Unwritten()
+            app_state.unwritten_audit = held
+        return held
 
 
 @dataclass
@@ -76,14 +121,27 @@ class RequestAudit:
         if self.written:
             return
         self.written = True
-        self.context.release_request_session()
+        values = self.values(status)
+        held = unwritten(self.scope["app"].state)
+        if (self.scope.get("state") or {}).get("database_unavailable"):
+            held.hold(values)  # refused for want of the database: no second wait for it
+            return
+        late: list[dict[str, Any]] = []
         try:
+            self.context.release_request_session()
             with self.context.lone_statement() as connection:
-                audit.insert_entry(connection, self.values(status))
+                late = held.take()
+                for entry in late:
+                    entry["detail"] = {**entry["detail"], "written_late": True}
+                    audit.insert_entry(connection, entry)
+                audit.insert_entry(connection, values)
                 connection.commit()
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
             log.exception("could not write the audit log for %s %s", self.scope["method"],
                           self.scope["path"])
+            if is_unavailable(exc):  # kept for later; anything else would fail again
+                held.give_back(late)
+                held.hold(values)
 
 
 _current: ContextVar[RequestAudit | None] = ContextVar("reviewflow_request_audit", default=None)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app.api.cases import ReferencePath
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.learning import PublicationPublic
+from app.api.params import IsoDate
 from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES
 from app.services import briefings
@@ -20,8 +21,9 @@ from app.web.templating import TEMPLATES
 router = APIRouter(tags=["briefings"], route_class=ServiceRoute)
 
 Paragraphs = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                              max_length=10000)]
-Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+                                              max_length=10000, pattern=r"\S")]
+Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000,
+                                        pattern=r"\S")]
 
 
 class BriefingPublic(BaseModel):
@@ -55,7 +57,7 @@ class BriefingPublish(BaseModel):
     location: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                max_length=500)] = Field(
         examples=["Board website"])
-    published_on: dt.date
+    published_on: IsoDate
 
 
 def _public(view: briefings.BriefingView) -> BriefingPublic:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.api import idempotent
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.idempotent import IdempotencyKeyHeader
 from app.api.instances import EventPublic
+from app.api.params import IsoDate
 from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, ReasonText, TaskSummary
 from app.auth import policy
@@ -62,8 +65,11 @@ class ReferralCreate(BaseModel):
 
     child_pseudonym: str = Field(min_length=1, max_length=100, examples=["Child A"])
     agencies: list[str] = Field(min_length=1, max_length=30,
-                                examples=[["police", "health", "childrens_social_care"]])
-    incident_date: dt.date
+                                examples=[["police", "health", "childrens_social_care"]],
+                                json_schema_extra={"uniqueItems": True, "items": {
+                                    "type": "string", "minLength": 1, "maxLength": 100,
+                                    "pattern": r"\S"}})
+    incident_date: IsoDate
     summary: str = Field(min_length=1, max_length=10000)
     facts: ReferralFacts = Field(default_factory=ReferralFacts)
 
@@ -161,14 +167,17 @@ def _detail(view: cases.CaseView, principal: Principal) -> CaseDetail:
 @router.post("/api/v1/referrals", status_code=status.HTTP_201_CREATED, response_model=CaseDetail,
              responses=ERROR_RESPONSES)
 @step_command
-def create_referral(ctx: ContextDep, principal: PrincipalDep, body: ReferralCreate) -> CaseDetail:
+def create_referral(ctx: ContextDep, principal: PrincipalDep, body: ReferralCreate,
+                    idempotency_key: IdempotencyKeyHeader = None) -> CaseDetail | Response:
     """Open a case (reference `LIR-YYYY-NNNN`), grade it and start screening."""
     if body.incident_date > ctx.clock.now().date():
         raise Invalid("incident_date is in the future", field="incident_date")
     referral = cases.Referral(child_pseudonym=body.child_pseudonym, agencies=body.agencies,
                               incident_date=body.incident_date, summary=body.summary,
                               facts=body.facts.model_dump())
-    return _detail(cases.refer(ctx, principal, referral), principal)
+    return idempotent.serve(ctx, principal, "refer", idempotency_key, body,
+                            status.HTTP_201_CREATED,
+                            lambda: _detail(cases.refer(ctx, principal, referral), principal))
 
 
 @router.get("/api/v1/cases", response_model=Page[CasePublic])

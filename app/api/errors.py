@@ -8,12 +8,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.openapi_errors import add_error_responses
+from app.api.openapi_links import add_links
 from app.auth.errors import Forbidden, NotAuthenticated
 from app.auth.policy import Concealed
+from app.db.faults import is_contention, is_unavailable
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError, StepError
 
 log = logging.getLogger("reviewflow.api")
@@ -108,6 +112,8 @@ def document(app: FastAPI) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["HTTPValidationError"] = VALIDATION_ERROR_SCHEMA
         components.pop("ValidationError", None)
+        add_error_responses(schema)
+        add_links(schema)
         app.openapi_schema = schema
         return schema
 
@@ -129,6 +135,33 @@ async def _value_error(request: Request, exc: Exception) -> JSONResponse:
     return await _unexpected(request, exc)
 
 
+UNAVAILABLE = "the database is unavailable just now; try again later"
+
+
+def unavailable_headers(request: Request, exc: Exception) -> dict[str, str]:
+    """Log the refusal, mark the request as refused for want of the database (its audit entry
+    waits, see `app.api.audit_trail`) and say when to try again."""
+    request.state.database_unavailable = True
+    principal = getattr(request.state, "principal", None)
+    log.warning("database unavailable on %s %s for %s: %s", request.method, request.url.path,
+                principal.name if principal else "anonymous",
+                (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0][:200])
+    context = getattr(request.app.state, "context", None)
+    retry = context.settings.retry_after_seconds if context is not None else 5
+    return {"Retry-After": str(retry)}
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot be reached or does not answer is a 503, whatever the route."""
+    if is_contention(exc):
+        return JSONResponse({"detail": "the data is being changed by someone else; try again",
+                             "code": "conflict"}, status_code=409)
+    if not is_unavailable(exc):
+        return await _unexpected(request, exc)
+    return JSONResponse({"detail": UNAVAILABLE, "code": "unavailable"}, status_code=503,
+                        headers=unavailable_headers(request, exc))
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error; it has been logged", "code": "internal"},
@@ -142,5 +175,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(ValueError, _value_error)
     app.add_exception_handler(Exception, _unexpected)

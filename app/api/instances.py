@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api import idempotent
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.idempotent import IdempotencyKeyHeader
 from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import (
     ERROR_RESPONSES,
@@ -72,11 +74,13 @@ def detail(state: InstanceState) -> InstanceDetail:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=InstanceDetail,
              responses=ERROR_RESPONSES)
 @step_command
-def start_instance(ctx: ContextDep, principal: PrincipalDep,
-                   body: InstanceCreate) -> InstanceDetail:
+def start_instance(ctx: ContextDep, principal: PrincipalDep, body: InstanceCreate,
+                   idempotency_key: IdempotencyKeyHeader = None) -> InstanceDetail | Response:
     """Start the latest version of a process and run it to its first wait state."""
-    return detail(instances.start(ctx, principal, body.process_key, body.business_key,
-                                  body.data))
+    return idempotent.serve(
+        ctx, principal, "start_instance", idempotency_key, body, status.HTTP_201_CREATED,
+        lambda: detail(instances.start(ctx, principal, body.process_key, body.business_key,
+                                       body.data)))
 
 
 @router.get("", response_model=Page[InstancePublic])

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.params import IsoDate
 from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, ReasonText
 from app.services import actions, agencies, learning
@@ -71,7 +72,7 @@ def list_actions(ctx: ContextDep, principal: PrincipalDep,
                  agency: str | None = Query(None, max_length=100),
                  case: str | None = Query(None, max_length=20),
                  status: ActionStatus | None = None, overdue: bool | None = None,
-                 due_before: dt.date | None = None, limit: int = Query(100, ge=1, le=500),
+                 due_before: IsoDate | None = None, limit: int = Query(100, ge=1, le=500),
                  offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[ActionPublic]:
     """SMART actions from every review; agency leads see their agency's."""
     rows, total = actions.list_actions(ctx, principal, actions.ActionFilter(
@@ -123,12 +124,12 @@ class PublicationCreate(BaseModel):
     case_reference: str = Field(min_length=1, max_length=20)
     kind: PublicationKind
     title: str = Field(min_length=1, max_length=500)
-    published_on: dt.date
+    published_on: IsoDate
     location: str = Field(min_length=1, max_length=500)
     readership: str | None = Field(None, max_length=100)
     months_available: int = Field(12, ge=12, le=600,
                                   description="at least 12: reports stay published a year")
-    available_until: dt.date | None = Field(
+    available_until: IsoDate | None = Field(
         None, description="default: exactly `months_available` calendar months after "
                           "published_on; an earlier date than 12 months after it is refused")
 
@@ -172,7 +173,7 @@ class LearningEventPublic(BaseModel):
 class LearningEventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    held_on: dt.date
+    held_on: IsoDate
     kind: EventKind
     purpose: str = Field(min_length=1, max_length=5000)
     attendance: dict[str, int] = Field(description="people attending, by agency")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api import idempotent
 from app.api.deps import ContextDep, PrincipalDep
+from app.api.idempotent import IdempotencyKeyHeader
 from app.api.instances import detail
 from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import ERROR_RESPONSES, InstanceDetail
@@ -26,6 +28,11 @@ class MessageCreate(BaseModel):
 
 @router.post("", response_model=InstanceDetail, responses=ERROR_RESPONSES)
 @step_command
-def send_message(ctx: ContextDep, principal: PrincipalDep, body: MessageCreate) -> InstanceDetail:
-    """The payload lands in the process data; the instance runs on to its next wait state."""
-    return detail(messages.deliver(ctx, principal, body.name, body.business_key, body.data))
+def send_message(ctx: ContextDep, principal: PrincipalDep, body: MessageCreate,
+                 idempotency_key: IdempotencyKeyHeader = None) -> InstanceDetail | Response:
+    """The payload lands in the process data; the instance runs on to its next wait state.
+    With an `Idempotency-Key`, a message sent again is not delivered again."""
+    return idempotent.serve(
+        ctx, principal, "send_message", idempotency_key, body, status.HTTP_200_OK,
+        lambda: detail(messages.deliver(ctx, principal, body.name, body.business_key,
+                                        body.data)))

@@ -21,12 +21,17 @@ from typing import Any, TypeVar
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from app.api import audit_trail
 from app.api.deps import ContextDep, PendingCaller, PrincipalDep
+from app.auth.errors import Forbidden, NotAuthenticated
+from app.db.uow import holding_commits
+from app.services import storable
+from app.services.errors import ServiceError
 
 STEP_COMMAND = "__reviewflow_step_command__"
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -84,9 +89,11 @@ class ServiceRoute(APIRoute):
         caller = next((value for value in values.values() if isinstance(value, PendingCaller)),
                       None)
         if caller is None:
+            _check_storable(values, storable.DEFAULT_MAX_DEPTH)
             return self._serve(original, values, values)
         with caller.ctx.request_session() as session:  # the token check reads in it
             arguments = _authenticated(values, session)
+            _check_storable(values, caller.ctx.settings.max_data_depth)  # after: 401 first
             arguments.update((name, caller.ctx) for name in contexts)
             return self._serve(original, arguments, values)
 
@@ -94,9 +101,24 @@ class ServiceRoute(APIRoute):
                values: dict[str, Any]) -> Response:
         if getattr(original, STEP_COMMAND, False):
             return audit_trail.serve_command(
-                lambda: self._respond(original(**arguments), values), self.status_code or 200)
-        response = self._respond(original(**arguments), values)
+                lambda: self._committed_answer(original, arguments, values),
+                self.status_code or 200)
+        response = self._committed_answer(original, arguments, values)
         audit_trail.record_success(response.status_code)
+        return response
+
+    def _committed_answer(self, original: Callable[..., Any], arguments: dict[str, Any],
+                          values: dict[str, Any]) -> Response:
+        """Run the endpoint and build its response, then commit: a response that cannot be
+        built leaves nothing committed (see `HeldCommit`). A refusal (4xx) keeps what was
+        committed before it, as the endpoint meant (a failed step's timeline entry)."""
+        with holding_commits() as held:
+            try:
+                response = self._respond(original(**arguments), values)
+            except CLIENT_ERRORS:
+                held.release()
+                raise
+            held.release()
         return response
 
     def _respond(self, result: Any, values: dict[str, Any]) -> Response:
@@ -119,6 +141,20 @@ class ServiceRoute(APIRoute):
         if sub_response is not None:
             response.headers.raw.extend(sub_response.headers.raw)
         return response
+
+
+CLIENT_ERRORS = (ServiceError, Forbidden, NotAuthenticated)
+"""Refusals the endpoint raised on purpose, answered with a 4xx."""
+
+
+def _check_storable(values: dict[str, Any], max_depth: int) -> None:
+    """Refuse any argument the database could not keep (422 naming it) before the endpoint
+    runs. A body model's fields are named as FastAPI names them, without the argument."""
+    for name, value in values.items():
+        if isinstance(value, BaseModel):
+            storable.check(value, max_depth)
+        elif isinstance(value, str | dict | list):
+            storable.check(value, max_depth, prefix=name)
 
 
 def _context_parameters(signature: inspect.Signature) -> tuple[str, ...]:

@@ -20,10 +20,12 @@ def _words(value: str) -> str:
     return value
 
 
-ReasonText = Annotated[str, AfterValidator(_words)]
+ReasonText = Annotated[str, AfterValidator(_words),
+                      Field(json_schema_extra={"pattern": r"[^\W_]"})]
 """A reason or explanation the terms of reference ask for: it must contain words, the same
 rule as the forms' `x-reason` keyword (a blank or punctuation-only reason is a 422 naming the
-field). Add length limits with `Field`."""
+field). Add length limits with `Field`. The document says so with a `pattern` (a letter or
+digit somewhere), which is documentation only: the validator keeps its own message."""
 
 
 class ErrorPublic(BaseModel):

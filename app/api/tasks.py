@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.instances import detail
+from app.api.params import IsoDateTime
 from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, InstanceDetail, Page, TaskSummary
 from app.services import tasks
@@ -41,8 +41,8 @@ def list_tasks(
     instance_id: str | None = Query(None, max_length=36),
     business_key: str | None = Query(None, max_length=255),
     process_key: str | None = Query(None, max_length=255),
-    due_before: dt.datetime | None = None,
-    due_after: dt.datetime | None = None,
+    due_before: IsoDateTime | None = None,
+    due_after: IsoDateTime | None = None,
     overdue: bool | None = Query(None, description="true: only ready tasks past their due time"),
     sort: Literal["due_at", "-due_at", "created_at", "-created_at", "title"] = "created_at",
     limit: int = Query(50, ge=1, le=500),

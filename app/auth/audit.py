@@ -52,6 +52,9 @@ class CommandEntry:
 
     values: dict[str, Any]
     committed: bool = False
+    joined: bool = False
+    """Added to a unit of work whose commit is still to come (it may be held, see
+    `app.db.uow.HeldCommit`): not added again."""
 
 
 _command: ContextVar[CommandEntry | None] = ContextVar("reviewflow_command_audit", default=None)
@@ -71,9 +74,9 @@ def with_command(values: dict[str, Any]) -> Iterator[CommandEntry]:
 def join(uow: UnitOfWork, instance_id: str) -> CommandEntry | None:
     """Add the current command's entry, if any is waiting, to the unit's transaction, naming
     the instance the step changed (the target of a start, which has no id in its path). The
-    caller sets `committed` once the commit succeeded; until then it is still waiting."""
+    caller sets `committed` once the commit succeeded, and clears `joined` if it failed."""
     pending = _command.get()
-    if pending is None or pending.committed:
+    if pending is None or pending.committed or pending.joined:
         return None
     values = pending.values
     if values["target_type"] == "instance" and values["target_id"] is None:
@@ -81,6 +84,7 @@ def join(uow: UnitOfWork, instance_id: str) -> CommandEntry | None:
     elif values["target_id"] is None or values["target_type"] != "instance":
         values = {**values, "detail": {**values["detail"], "instance_id": instance_id}}
     uow.append(AuditEntry, values)
+    pending.joined = True
     return pending
 
 

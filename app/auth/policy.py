@@ -58,6 +58,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "record_learning": ("board_manager", "reviewer"),
     "record_publication": ("board_manager",),
     "write_briefings": ("board_manager", "reviewer"),
+    "read_incidents": ("board_manager", "auditor", "admin"),
+    "resolve_incidents": ("board_manager", "admin"),
 }
 ACTION_WORDS = {
     "deploy": "deploy process definitions", "simulate": "simulate processes",
@@ -73,6 +75,7 @@ ACTION_WORDS = {
     "sign_off_action": "sign off an action", "read_learning": "read the learning registers",
     "record_learning": "record learning events", "record_publication": "record publications",
     "write_briefings": "generate, edit or publish a 7-minute briefing",
+    "read_incidents": "read worker incidents", "resolve_incidents": "resolve worker incidents",
 }
 
 
@@ -99,6 +102,17 @@ def missing_case(reference: str) -> tuple[str, dict[str, Any]]:
 
 def missing_action(action_id: int) -> tuple[str, dict[str, Any]]:
     return f"no action with id {action_id}", {"action_id": action_id}
+
+
+def missing_waiting_instance(name: str, business_key: str) -> tuple[str, dict[str, Any]]:
+    """No instance with the business key waits for the message."""
+    return (f"no instance with business key '{business_key}' waits for the message '{name}'",
+            {"name": name, "business_key": business_key})
+
+
+BOARD_MESSAGES = frozenset({"national_panel_advice"})
+"""Messages only the Board itself records (board manager, admin): an agency's system cannot
+stand in for the national panel."""
 
 
 def require(principal: Principal, action: str) -> None:

@@ -288,6 +288,24 @@ class SignInThrottle(Base):
     blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class IdempotencyKey(Base):
+    """A command one caller sent with an `Idempotency-Key`, inserted in the transaction of what
+    the command created; `response_body` is its answer, stored once that answer is built."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (Index("ix_idempotency_key_created_at", "created_at"),)
+
+    caller: Mapped[str] = mapped_column(String(255), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """sha256 of the request's body, as canonical JSON."""
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class AuditEntry(Base):
     """Who did or read what, when. Append-only: no route updates or deletes it."""
 
@@ -411,3 +429,40 @@ class Briefing(Base):
     status: Mapped[str] = mapped_column(String(20))
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Incident(Base):
+    """A worker loop failed on an instance in a way no step error explains (a corrupt state, a
+    bug): kept open for a board manager until the instance runs again or someone resolves it.
+    One open incident per instance and source; `attempts` counts the failures it covers."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_resolved_at", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(50))
+    error_type: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    """The exception's message, cut short; the stack trace goes to the log only."""
+    attempts: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    retry_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """When the worker tries the instance again; None once it waits for an operator's retry."""
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class WorkerHeartbeat(Base):
+    """One worker loop in one process: when it last polled and last polled without failing."""
+
+    __tablename__ = "worker_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    process: Mapped[str] = mapped_column(String(255), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_poll_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -9,13 +10,20 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db import watchdog
+
 LONE_STATEMENT = "reviewflow_lone_statement"
 """Execution option: the connection runs one statement that needs no transaction around it."""
 READS_ONLY = "reviewflow_reads_only"
 """Execution option: the transaction only reads (on SQLite it begins DEFERRED, see `_begin`)."""
 
 
-def make_engine(url: str, sqlite_busy_timeout: float = 30.0) -> Engine:
+def make_engine(url: str, sqlite_busy_timeout: float = 30.0, connect_timeout: float = 5.0,
+                statement_timeout: float = 10.0) -> Engine:
+    """An engine whose requests fail, rather than hang, when PostgreSQL is down or frozen:
+    connections time out opening (libpq rounds `connect_timeout` up to whole seconds, at least
+    2), statements past `statement_timeout` are cancelled by the server, and a connection whose
+    server stops answering altogether is cut by the watchdog (`app.db.watchdog`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -49,9 +57,14 @@ def make_engine(url: str, sqlite_busy_timeout: float = 30.0) -> Engine:
                     "BEGIN" if options.get(READS_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    # Connections are recycled instead of pinged before each use: a ping costs a round trip
-    # on every request.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, pool_use_lifo=True)
+    # Connections are pinged before each use (a round trip per request): one the server
+    # closed or lost (a restart, a failover) is replaced instead of failing the request.
+    connect_args = {"connect_timeout": max(1, math.ceil(connect_timeout)),
+                    "options": f"-c statement_timeout={round(statement_timeout * 1000)}"}
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800,
+                           pool_use_lifo=True, pool_pre_ping=True, connect_args=connect_args)
+    watchdog.install(engine, statement_timeout + connect_timeout)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -122,7 +122,9 @@ class ServiceContext:
 
 
 def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
-    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_seconds)
+    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_seconds,
+                         settings.database_connect_timeout_seconds,
+                         settings.database_statement_timeout_seconds)
     return ServiceContext(
         settings=settings,
         engine=engine,

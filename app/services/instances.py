@@ -15,7 +15,7 @@ from app.db.uow import UnitOfWork
 from app.engine import runner
 from app.engine.errors import StepFailed
 from app.engine.serializer import SERIALIZER_VERSION
-from app.services import deployments, steps, timeline
+from app.services import deployments, incidents, steps, timeline
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, NotFound, StepError
 
@@ -162,6 +162,7 @@ def retry(ctx: ServiceContext, principal: Principal, instance_id: str,
                             detail={"fields": sorted(data or {})})
             steps.record_step(uow, instance, step, now, actor)
             ready = steps.save(uow, instance, workflow, now, actor)
+            incidents.resolve_open(uow, instance.id, now, actor)
         except StepFailed as failure:
             uow.rollback()
             steps.record_failure(ctx, instance_id, failure, actor)

@@ -26,12 +26,20 @@ def deliver(ctx: ServiceContext, principal: Principal, name: str, business_key: 
     """
     policy.require(principal, "send_message")
     if not principal.has("board_manager", "admin"):
+        if name in policy.BOARD_MESSAGES:
+            raise Forbidden(f"the message '{name}' is recorded by the Board's manager, not "
+                            f"sent by an agency's system")
         with ctx.uow() as uow:
             case = uow.session.scalars(select(ReviewCase).where(
                 ReviewCase.reference == business_key)).first()
-            if case is None or principal.agency not in case.agencies:  # the same either way
-                raise Forbidden("an agency system can message only its own cases")
-    return deliver_on_behalf(ctx, principal.name, name, business_key, data)
+            if case is None or principal.agency not in case.agencies:  # answered as absent
+                raise policy.Concealed("an agency system can message only its own cases",
+                                       policy.missing_waiting_instance(name, business_key))
+    state = deliver_on_behalf(ctx, principal.name, name, business_key, data)
+    # the sender learns what it may: the process data only if it may read instances
+    return instances.InstanceState(
+        state.instance, state.data if policy.can_read_instance_data(principal) else {},
+        [task for task in state.ready_tasks if policy.can_see_task(principal, task)])
 
 
 def deliver_on_behalf(ctx: ServiceContext, actor: str, name: str, business_key: str,
@@ -47,8 +55,8 @@ def deliver_on_behalf(ctx: ServiceContext, actor: str, name: str, business_key: 
                    ProcessInstance.status.in_(("running", "waiting")))
             .order_by(ProcessInstance.created_at, ProcessInstance.id).limit(1)).first()
         if instance is None:
-            raise NotFound(f"no instance with business key '{business_key}' waits for the "
-                           f"message '{name}'", name=name, business_key=business_key)
+            message, detail = policy.missing_waiting_instance(name, business_key)
+            raise NotFound(message, **detail)
         workflow = steps.load_workflow(ctx, uow, instance)
         timeline.record(uow, instance.id, "message_received", now, actor,
                         detail={"name": name, "fields": sorted(data)})

@@ -20,6 +20,7 @@ from app.db.models import (
     Briefing,
     Event,
     HumanTask,
+    IdempotencyKey,
     MessageSubscription,
     ProcessInstance,
     ReviewCase,
@@ -94,7 +95,7 @@ def erase(ctx: ServiceContext, item: Expired) -> None:
         instance_ids = list(uow.session.scalars(select(ProcessInstance.id).where(
             ProcessInstance.business_key == item.reference)))
         if instance_ids:
-            for table in (Event, HumanTask, MessageSubscription):
+            for table in (Event, HumanTask, MessageSubscription, IdempotencyKey):
                 uow.session.execute(delete(table).where(table.instance_id.in_(instance_ids)))
             uow.session.execute(delete(ProcessInstance).where(
                 ProcessInstance.id.in_(instance_ids)))

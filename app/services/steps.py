@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth import audit
+from app.db.faults import is_contention
 from app.db.models import HumanTask, MessageSubscription, ProcessInstance, ProcessVersion
 from app.db.uow import RowWriter, UnitOfWork
 
@@ -28,7 +29,7 @@ from app.engine.errors import StepFailed
 from app.engine.scripting import EngineEnv
 from app.engine.serializer import SERIALIZER_VERSION
 from app.engine.spec_cache import SpecBundle
-from app.services import operators, timeline
+from app.services import idempotency, operators, storable, timeline
 from app.services.context import ServiceContext
 from app.services.errors import Conflict
 
@@ -94,8 +95,10 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
     else:
         new_status = status
     waiting = new_status not in FINAL_STATUSES and new_status != "error"
+    state = runner.dump(workflow)
+    storable.check_dumped(state, lambda: runner.data(workflow), "data")
     values: dict[str, Any] = {
-        "state": runner.dump(workflow), "serializer_version": SERIALIZER_VERSION,
+        "state": state, "serializer_version": SERIALIZER_VERSION,
         "status": new_status, "updated_at": at,
         "next_timer_at": runner.next_timer_at(workflow) if waiting else None,
         "waiting_messages": _sync_subscriptions(uow, instance, workflow, new_status),
@@ -197,33 +200,28 @@ def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance, workflow: Bp
 def commit(uow: UnitOfWork, instance_id: str) -> None:
     """Commit, with the audit entry of the request that made the step when it waits for one;
     a concurrent change to the same instance becomes a `Conflict`."""
+    idempotency.join(uow, instance_id)  # first: a key used meanwhile stops the command
+    command_entry = audit.join(uow, instance_id)
+    if command_entry is not None:
+        uow.after_commit(functools.partial(setattr, command_entry, "committed", True))
     try:
-        command_entry = audit.join(uow, instance_id)
         uow.commit()
     except (StaleDataError, IntegrityError):
-        uow.rollback()
+        _failed(uow, command_entry)
         raise Conflict("the instance was changed by someone else at the same moment; "
                        "reload it and try again", instance_id=instance_id) from None
     except OperationalError as exc:
-        uow.rollback()
-        if _is_contention(exc):
+        _failed(uow, command_entry)
+        if is_contention(exc):
             raise Conflict("the instance is being changed by someone else; try again",
                            instance_id=instance_id) from None
         raise
+
+
+def _failed(uow: UnitOfWork, command_entry: audit.CommandEntry | None) -> None:
+    uow.rollback()
     if command_entry is not None:
-        command_entry.committed = True
-
-
-CONTENTION_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
-"""PostgreSQL: serialization failure, deadlock detected, lock not available."""
-
-
-def _is_contention(exc: OperationalError) -> bool:
-    """Another transaction holds or took what this one needed: a 409, not a 500."""
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if sqlstate is not None:
-        return sqlstate in CONTENTION_SQLSTATES
-    return "locked" in str(exc.orig).lower()  # SQLite: "database is locked"
+        command_entry.joined = False
 
 
 def record_failure(ctx: ServiceContext, instance_id: str, failure: StepFailed,

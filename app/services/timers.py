@@ -4,21 +4,34 @@ On PostgreSQL the claim is `SELECT ... FOR UPDATE SKIP LOCKED`, so any number of
 the due instances and none is fired twice; a worker that dies mid-step releases its claim with its
 transaction. On SQLite the claim is a plain select, which is safe for one worker beside the API.
 Instances are claimed in due order, so after downtime the oldest timers fire first.
+
+A step that fails parks its instance in `error`. Any other exception on one instance (a corrupt
+state, a bug) becomes an incident on it and backs it off (`app.services.incidents`); the others
+still fire. Only a database that cannot be reached stops the call.
 """
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.db.models import ProcessInstance
 from app.engine import runner
 from app.engine.errors import StepFailed
-from app.services import steps, timeline
+from app.services import incidents, steps, timeline
 from app.services.context import ServiceContext
 from app.services.errors import Conflict
 
 WORKER_ACTOR = "timer"
+SOURCE = "timer worker"
 ACTIVE = ("running", "waiting")
+UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+"""The database's trouble, not the instance's: the worker loop waits and polls again."""
+
+log = logging.getLogger("reviewflow.worker")
 
 
 def _claim(ctx: ServiceContext, uow: steps.UnitOfWork, skip: set[str]) -> ProcessInstance | None:
@@ -43,16 +56,24 @@ def fire_one(ctx: ServiceContext, skip: set[str] | None = None) -> str | None:
             return None
         instance_id = instance.id
         skip.add(instance_id)
-        workflow = steps.load_workflow(ctx, uow, instance)
         try:
+            workflow = steps.load_workflow(ctx, uow, instance)
             step = runner.run_engine(workflow)
             steps.record_step(uow, instance, step, now, WORKER_ACTOR)
             steps.save(uow, instance, workflow, now, WORKER_ACTOR)
+            incidents.resolve_open(uow, instance_id, now, WORKER_ACTOR)
+            steps.commit(uow, instance_id)
         except StepFailed as failure:
             uow.rollback()
             _park(ctx, instance_id, failure)
             return instance_id
-        steps.commit(uow, instance_id)
+        except (Conflict, *UNREACHABLE):
+            raise
+        except Exception as exc:  # one poisoned instance must not stop the others
+            uow.rollback()
+            log.exception("the timer worker failed on instance %s", instance_id)
+            incidents.record(ctx, instance_id, SOURCE, WORKER_ACTOR, exc)
+            return instance_id
         if instance.next_timer_at is None or instance.next_timer_at > now:
             skip.discard(instance_id)  # keeps the claim's NOT IN list short
     return instance_id

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.errors import Forbidden
-from app.services import cases, inbox, tasks
+from app.services import cases, inbox, storable, tasks
 from app.services.context import ServiceContext
 from app.services.errors import Invalid, NotFound, StepError
 from app.web.forms import apply_action, form_errors_summary, parse_form, render_form
@@ -76,6 +76,11 @@ def task_page(request: Request, user: UserDep, task_id: str, notice: str | None 
 async def task_action(request: Request, user: UserDep, task_id: str) -> Response:
     form = await request.form()
     check_csrf(user.csrf_token, form.get("csrf_token"))
+    unstorable = storable.form_problem(form.multi_items())
+    if unstorable is not None:  # nothing is saved, not even a draft
+        return await run_in_threadpool(_task_page, request, user, task_id, None, [{
+            "field": unstorable[0], "message": f"This answer {unstorable[1]}: remove it"}],
+            status=422)
     action = str(form.get("_action") or "")
     ctx = _ctx(request)
     back = f"/ui/tasks/{task_id}"

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import policy
-from app.services import cases
+from app.services import cases, idempotency, storable
 from app.services.context import ServiceContext
 from app.services.errors import Invalid
 from app.web.session import PageUser, check_csrf, page_user
@@ -49,11 +54,38 @@ COMPLIANCE = [("none", "None"), ("minor", "Minor non-compliance"),
               ("professional", "Professional standards"), ("statutory", "Statutory requirements")]
 
 
+SUBMISSION_FIELD = "submission_token"
+"""The form's single-use token: one case per form page served, however often it is posted."""
+
+
+def _submission_token(csrf_token: str) -> str:
+    """A new token, signed with the session's CSRF token: only a page served to this session
+    carries one that `_issued` accepts."""
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{_signature(csrf_token, nonce)}"
+
+
+def _signature(csrf_token: str, nonce: str) -> str:
+    return hmac.new(csrf_token.encode("utf-8", "surrogatepass"),
+                    nonce.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+
+
+def _issued(csrf_token: str, token: object) -> bool:
+    if not isinstance(token, str) or token.count(".") != 1:
+        return False
+    nonce, signature = token.split(".")
+    return hmac.compare_digest(signature.encode("utf-8", "surrogatepass"),
+                               _signature(csrf_token, nonce).encode("ascii"))
+
+
 def _page(request: Request, user: PageUser, values: dict[str, Any], errors: dict[str, str],
           status: int = 200) -> Response:
+    token = values.get(SUBMISSION_FIELD)
+    if not _issued(user.csrf_token, token) or SUBMISSION_FIELD in errors:
+        token = _submission_token(user.csrf_token)
     return TEMPLATES.TemplateResponse(request, "referral.html", {
         "user": user, "values": values, "errors": errors, "facts": FACTS, "concern": CONCERN,
-        "compliance": COMPLIANCE}, status_code=status)
+        "compliance": COMPLIANCE, "submission_token": token}, status_code=status)
 
 
 @router.get("/referrals/new", response_class=HTMLResponse)
@@ -69,6 +101,12 @@ async def submit_referral(request: Request, user: UserDep) -> Response:
     form = await request.form()
     check_csrf(user.csrf_token, form.get("csrf_token"))
     values = {key: str(value) for key, value in form.items()}
+    unstorable = storable.form_problem(form.multi_items())
+    if unstorable is not None:
+        shown = {key: value.encode("utf-8", "replace").decode().replace("\x00", "")
+                 for key, value in values.items()}
+        return _page(request, user, shown, {
+            unstorable[0]: f"This answer {unstorable[1]}: remove it"}, status=422)
     errors: dict[str, str] = {}
     pseudonym = values.get("child_pseudonym", "").strip()
     if not pseudonym:
@@ -96,14 +134,29 @@ async def submit_referral(request: Request, user: UserDep) -> Response:
         errors["interagency_concern"] = "Choose one of the options"
     if facts["compliance_failure"] not in dict(COMPLIANCE):
         errors["compliance_failure"] = "Choose one of the options"
+    token = values.get(SUBMISSION_FIELD)
+    if not errors and not _issued(user.csrf_token, token):
+        errors[SUBMISSION_FIELD] = "This form has expired: check it and send it again"
     if errors or incident is None:
         return _page(request, user, values, errors, status=422)
     referral = cases.Referral(child_pseudonym=pseudonym, agencies=agencies,
                               incident_date=incident, summary=summary, facts=facts)
+    sent = idempotency.Request(
+        idempotency.caller_of(user.principal), "refer_form", str(token),
+        idempotency.fingerprint({**dataclasses.asdict(referral),
+                                 "incident_date": incident.isoformat()}),
+        field=SUBMISSION_FIELD)
     try:
-        view = await run_in_threadpool(cases.refer, ctx, user.principal, referral)
+        answer = await run_in_threadpool(
+            idempotency.once, ctx, sent, 303, lambda: cases.refer(ctx, user.principal, referral),
+            lambda view: json.dumps({"reference": view.case.reference}))
     except Invalid as invalid:
         field = str(invalid.detail.get("field") or "summary")
+        if field == SUBMISSION_FIELD:  # posted again after it was sent, with other answers
+            return _page(request, user, values, {field: (
+                "This form was sent already, with other answers: find that case in the case "
+                "list, or send this form again to refer another case")}, status=409)
         return _page(request, user, values, {field: invalid.message}, status=422)
-    return RedirectResponse(f"/ui/cases/{view.case.reference}?notice=referred",
-                            status_code=303)
+    reference = json.loads(answer.body)["reference"]
+    notice = "already%20referred" if answer.replayed else "referred"
+    return RedirectResponse(f"/ui/cases/{reference}?notice={notice}", status_code=303)

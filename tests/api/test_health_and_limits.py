@@ -12,7 +12,8 @@ from app.settings import Settings
 def test_health_reports_database(client: TestClient, database_url: str) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": database_url.split(":")[0].split("+")[0]}
+    assert response.json() == {"status": "ok", "database": database_url.split(":")[0].split("+")[0],
+                               "workers": []}
 
 
 def test_health_reports_unreachable_database() -> None:

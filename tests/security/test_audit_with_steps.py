@@ -73,22 +73,26 @@ def test_a_command_refused_before_its_step_is_logged_once(client: TestClient,
     assert [entry.status for entry in entries(ctx, "start_instance")] == [201, 404]
 
 
-def test_a_failure_after_the_step_committed_is_logged_too(
+def test_an_answer_that_cannot_be_built_commits_nothing_and_is_logged_once(
         ctx: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     upload(client, FIXTURES / "message_wait.bpmn")
-    assert client.post("/api/v1/instances", json={
-        "process_key": "message_wait", "business_key": "BK-1"}).status_code == 201
+    started = client.post("/api/v1/instances", json={
+        "process_key": "message_wait", "business_key": "BK-1"})
+    assert started.status_code == 201
 
     def broken(workflow: object) -> dict[str, object]:
-        raise RuntimeError("a bug after the commit")
+        raise RuntimeError("a bug while building the answer")
 
-    monkeypatch.setattr(runner, "data", broken)  # the answer is built after the commit
+    monkeypatch.setattr(runner, "data", broken)  # the answer is built before the commit
     token = token_for(ctx, "board_manager", name="agency-system")
     with TestClient(create_app(context=ctx), raise_server_exceptions=False) as caller:
         response = caller.post("/api/v1/messages", json={
             "name": "agency_response", "business_key": "BK-1", "data": {"answer_count": 4}},
             headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 500
-    logged = entries(ctx, "send_message")
-    assert [(entry.status, entry.detail.get("after_commit")) for entry in logged] == \
-        [(200, None), (500, True)]  # the change happened (and is logged), then the answer failed
+    monkeypatch.undo()
+    instance = client.get(f"/api/v1/instances/{started.json()['id']}").json()
+    assert instance["status"] == started.json()["status"] == "waiting"
+    assert "answer_count" not in instance["data"]  # the step was not committed
+    assert [(entry.status, entry.detail.get("after_commit"))
+            for entry in entries(ctx, "send_message")] == [(500, None)]

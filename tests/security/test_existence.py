@@ -57,3 +57,30 @@ def test_a_role_refusal_is_403_whether_or_not_the_case_exists(
     missing = designer.get("/api/v1/cases/LIR-2026-9999")
     assert found.status_code == missing.status_code == 403
     assert found.json() == missing.json()
+
+
+def test_a_message_to_a_case_that_is_not_yours_looks_missing(
+        client: TestClient, make_client: ClientFactory) -> None:
+    driver = CaseDriver(client)
+    driver.deploy()
+    driver.refer(agencies=["police", "health"], abuse_or_neglect=True, seriously_harmed=True)
+    education = make_client("agency_lead", agency="education", name="edu")
+    reference, fake_reference = driver.reference, "LIR-2026-9999"
+    body = {"name": "agency_response", "data": {}}
+    found = education.post("/api/v1/messages", json={**body, "business_key": reference})
+    missing = education.post("/api/v1/messages", json={**body, "business_key": fake_reference})
+    assert found.status_code == missing.status_code == 404, found.text
+    _same(found.json(), missing.json(), reference, fake_reference)
+
+
+def test_an_agency_cannot_stand_in_for_the_national_panel(
+        client: TestClient, make_client: ClientFactory) -> None:
+    driver = CaseDriver(client)
+    driver.deploy()
+    driver.refer(agencies=["police", "health"], abuse_or_neglect=True, seriously_harmed=True)
+    police = make_client("agency_lead", agency="police", name="pol")
+    sent = police.post("/api/v1/messages", json={
+        "name": "national_panel_advice", "business_key": driver.reference,
+        "data": {"advice": "The panel advises a review."}})
+    assert sent.status_code == 403
+    assert "Board's manager" in sent.json()["detail"]

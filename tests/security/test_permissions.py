@@ -155,7 +155,7 @@ MATRIX: list[Row] = [
     row("POST", "/api/v1/tasks/{task_id}/assign", "fresh reviewer task, to a reviewer",
         200, 403, 403, 403, 403, 403, 403, 403, 403),
     row("POST", "/api/v1/messages", "fresh instance of case A waiting",
-        200, 403, 403, 403, 200, 403, 403, 403, 200),
+        200, 403, 403, 403, 200, 404, 403, 403, 200),
     row("POST", "/api/v1/referrals", "police and health",
         201, 403, 403, 403, 201, 403, 403, 403, 201),
     row("GET", "/api/v1/cases", "-",
@@ -210,6 +210,10 @@ MATRIX: list[Row] = [
         200, 200, 200, 200, 200, 200, 200, 200, 200),
     row("GET", "/api/v1/audit", "-",
         403, 403, 403, 403, 403, 403, 403, 200, 200),
+    row("GET", "/api/v1/incidents", "-",
+        200, 403, 403, 403, 403, 403, 403, 200, 200),
+    row("POST", "/api/v1/incidents/{incident_id}/resolve", "no such incident",
+        404, 403, 403, 403, 403, 403, 403, 403, 404),
 ]
 
 PUBLIC_ROUTES = {("GET", "/health")}
@@ -431,6 +435,8 @@ TARGETS: dict[tuple[str, str], Callable[[World, str], Call]] = {
         {"instance_id": w.case_a.case()["referral_instance_id"]}),
     ("/api/v1/instances/{instance_id}/terminate", "fresh instance"): lambda w, c: Call(
         {"instance_id": w.waiting_instance(f"terminate-{c}")}, json={"reason": "test"}),
+    ("/api/v1/incidents/{incident_id}/resolve", "no such incident"): lambda w, c: Call(
+        {"incident_id": 999999}),
     ("/api/v1/instances/{instance_id}/retry", "fresh instance in error"): lambda w, c: Call(
         {"instance_id": w.instance_in_error(f"retry-{c}")}, json={"data": {"answer_count": 2}}),
     ("/api/v1/tasks/{task_id}", "police task"): lambda w, c: Call({"task_id": w.police_task}),
