@@ -196,8 +196,9 @@ cli.add_typer(retention_cli, name="retention")
 @retention_cli.command("run")
 def retention_run(dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="List what has expired; erase nothing")] = False) -> None:
-    """List the cases whose retention period has passed, then erase their data."""
-    from app.services import retention
+    """List the cases whose retention period has passed, then erase their data; forget
+    idempotency keys past their lifetime."""
+    from app.services import idempotency, retention
     from app.services.context import build_context
 
     settings = get_settings()
@@ -208,13 +209,18 @@ def retention_run(dry_run: Annotated[bool, typer.Option(
         for item in found:
             typer.echo(f"{item.reference}  {item.route or '-'}  closed "
                        f"{item.closed_at.date().isoformat()}  expired {item.erase_after}")
+        forgotten = 0
         if not dry_run:
             for item in found:
                 retention.erase(context, item)
+            forgotten = idempotency.forget_expired(context)
     finally:
         context.close()
     action = "would erase" if dry_run else "erased"
     typer.echo(f"{action} {len(found)} case(s)")
+    if not dry_run:
+        typer.echo(f"forgot {forgotten} idempotency key(s) older than "
+                   f"{idempotency.LIFETIME.total_seconds() / 3600:g} hours")
 
 
 @cli.command()

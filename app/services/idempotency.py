@@ -208,3 +208,12 @@ def _keep_answer(ctx: ServiceContext, request: Request, body: str) -> None:
     except SQLAlchemyError:
         log.exception("could not keep the answer of %s for %s", request.operation,
                       request.caller)
+
+
+def forget_expired(ctx: ServiceContext) -> int:
+    """Delete the keys older than `LIFETIME` (their answers hold case data); how many."""
+    with ctx.uow() as uow:
+        result = uow.session.execute(delete(IdempotencyKey).where(
+            IdempotencyKey.created_at <= ctx.clock.now() - LIFETIME))
+        uow.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -18,7 +18,7 @@ from app.auth import users
 from app.clock import ManualClock
 from app.db.models import Event, IdempotencyKey, ProcessInstance, ReviewCase
 from app.main import create_app
-from app.services import retention
+from app.services import idempotency, retention
 from app.services.context import ServiceContext
 from app.web.session import LOGIN_CSRF_COOKIE
 from tests.conftest import FIXTURES, ClientFactory, route_files, token_for, upload
@@ -197,6 +197,20 @@ def test_a_key_is_free_again_after_a_day(client: TestClient, ctx: ServiceContext
     assert later.json()["id"] != first.json()["id"]
     assert count(ctx, ProcessInstance) == 2
     assert count(ctx, IdempotencyKey) == 1
+
+
+def test_keys_past_their_lifetime_are_forgotten(client: TestClient, ctx: ServiceContext,
+                                               clock: ManualClock) -> None:
+    upload(client, FIXTURES / "message_wait.bpmn")
+    client.post("/api/v1/instances", json=WAITING, headers={KEY: "old"})
+    clock.advance(dt.timedelta(hours=23))
+    client.post("/api/v1/instances", json={**WAITING, "business_key": "other"},
+                headers={KEY: "young"})
+    assert idempotency.forget_expired(ctx) == 0
+    clock.advance(dt.timedelta(hours=1))
+    assert idempotency.forget_expired(ctx) == 1
+    with ctx.uow() as uow:
+        assert list(uow.session.scalars(select(IdempotencyKey.key))) == ["young"]
 
 
 def test_erasing_a_case_erases_the_answers_kept_for_its_keys(client: TestClient,
