@@ -18,12 +18,20 @@ from app.api.openapi_links import add_links
 from app.auth.errors import Forbidden, NotAuthenticated
 from app.auth.policy import Concealed
 from app.db.faults import is_contention, is_unavailable
-from app.services.errors import Conflict, Invalid, NotFound, ServiceError, StepError
+from app.services.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    ServiceError,
+    StepError,
+    Unreadable,
+)
 
 log = logging.getLogger("reviewflow.api")
 
-STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, StepError: 422}
-CODES = {NotFound: "not_found", Conflict: "conflict", Invalid: "invalid", StepError: "step_failed"}
+STATUS = {NotFound: 404, Conflict: 409, Unreadable: 409, Invalid: 422, StepError: 422}
+CODES = {NotFound: "not_found", Conflict: "conflict", Unreadable: "state_unreadable",
+         Invalid: "invalid", StepError: "step_failed"}
 
 
 def _field(loc: tuple[object, ...]) -> str:

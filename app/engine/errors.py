@@ -47,6 +47,10 @@ class StepFailed(EngineError):
                 "element_name": self.element_name, "line": self.line}
 
 
+class StateUnreadable(EngineError):
+    """An instance's saved state does not load (cut short, edited by hand, restored wrongly)."""
+
+
 class TaskNotReady(EngineError):
     """The task exists but cannot be completed now."""
 

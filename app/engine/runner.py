@@ -28,7 +28,13 @@ from SpiffWorkflow.task import Task, TaskState
 from app.engine import instructions, timers
 from app.engine.decisions import applied_rules
 from app.engine.definitions import FORM_PROPERTY
-from app.engine.errors import NoMatchingEvent, StepFailed, TaskNotReady, UnknownTask
+from app.engine.errors import (
+    NoMatchingEvent,
+    StateUnreadable,
+    StepFailed,
+    TaskNotReady,
+    UnknownTask,
+)
 from app.engine.scripting import (
     EngineEnv,
     OperatorCall,
@@ -142,7 +148,11 @@ def create(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],
 
 def load(state: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],
          env: EngineEnv | None = None) -> BpmnWorkflow:
-    workflow = workflow_from_json(state, spec, subprocess_specs)
+    try:
+        workflow = workflow_from_json(state, spec, subprocess_specs)
+    except Exception as exc:  # whatever the stored text is, it does not describe a workflow
+        raise StateUnreadable(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                              if str(exc) else type(exc).__name__) from exc
     workflow.script_engine = build_script_engine(env)
     return workflow
 

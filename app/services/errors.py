@@ -26,5 +26,10 @@ class Invalid(ServiceError):
     """The request is well-formed but its content cannot be accepted (422)."""
 
 
+class Unreadable(ServiceError):
+    """What is stored cannot be read back (an instance's state cut short): the operator's to
+    repair, not the caller's to fix; answered 409 with the reason, never as a 500."""
+
+
 class StepError(ServiceError):
     """The engine failed while running the step the caller asked for (422)."""

@@ -25,13 +25,13 @@ from app.db.uow import RowWriter, UnitOfWork
 
 __all__ = ["UnitOfWork", "commit", "load_workflow", "record_step", "save", "spec_bundle"]
 from app.engine import runner
-from app.engine.errors import StepFailed
+from app.engine.errors import StateUnreadable, StepFailed
 from app.engine.scripting import EngineEnv
 from app.engine.serializer import SERIALIZER_VERSION
 from app.engine.spec_cache import SpecBundle
 from app.services import idempotency, operators, storable, timeline
 from app.services.context import ServiceContext
-from app.services.errors import Conflict
+from app.services.errors import Conflict, Unreadable
 
 FINAL_STATUSES = frozenset({"completed", "terminated"})
 INSTANCE_WRITER = RowWriter(ProcessInstance, (
@@ -63,7 +63,11 @@ def engine_env(ctx: ServiceContext, uow: UnitOfWork) -> EngineEnv:
 def load_workflow(ctx: ServiceContext, uow: UnitOfWork,
                   instance: ProcessInstance) -> BpmnWorkflow:
     spec, subprocess_specs = spec_bundle(ctx, uow, instance.process_version_id)
-    return runner.load(instance.state, spec, subprocess_specs, engine_env(ctx, uow))
+    try:
+        return runner.load(instance.state, spec, subprocess_specs, engine_env(ctx, uow))
+    except StateUnreadable as exc:
+        raise Unreadable(f"the instance's saved state cannot be read ({exc}); an operator must "
+                         f"restore it from a backup", instance_id=instance.id) from None
 
 
 def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,

@@ -40,7 +40,7 @@ def corrupt(ctx: ServiceContext, instance_id: str) -> str:
 
 
 def stored(ctx: ServiceContext, instance_id: str) -> ProcessInstance:
-    """The instance's row (the API cannot show an instance whose state does not load)."""
+    """The instance's row (the API answers 409 for an instance whose state does not load)."""
     with ctx.uow() as uow:
         instance = uow.session.get(ProcessInstance, instance_id)
         assert instance is not None
@@ -188,3 +188,15 @@ def test_health_reports_each_worker_and_degrades_when_one_stops(
     replacement.run()  # stopped already: forgets the stale heartbeat, polls nothing
     assert client.get("/health").json() == {
         "status": "ok", "database": ctx.engine.dialect.name, "workers": []}
+
+
+def test_a_corrupt_instance_answers_409_naming_why_not_500(client: TestClient,
+                                                           ctx: ServiceContext) -> None:
+    [poisoned, *_others] = start_three(client)
+    corrupt(ctx, poisoned)
+    for method, path in (("GET", ""), ("POST", "/terminate")):
+        response = client.request(method, f"/api/v1/instances/{poisoned}{path}")
+        assert response.status_code == 409, (path, response.text)
+        body = response.json()
+        assert body["code"] == "state_unreadable" and body["instance_id"] == poisoned
+        assert "saved state cannot be read" in body["detail"]
