@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 DB_URL ?= sqlite:///var/reviewflow.db
 
-.PHONY: setup migrate deploy run test lint openapi bench clean
+.PHONY: setup migrate deploy run test check lint openapi bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,15 @@ run: deploy
 	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow demo
 	REVIEWFLOW_DATABASE_URL=$(DB_URL) $(BIN)/reviewflow serve --host 127.0.0.1 --port 8000
 
-lint: setup
+# The gate: style, strict types on app/ and the layer contracts (pyproject.toml), before any test.
+check: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
-test: lint
+lint: check
+
+test: check
 	$(BIN)/pytest
 
 openapi: setup
@@ -41,4 +46,4 @@ bench: setup
 	$(BIN)/python bench/task_query.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -124,20 +124,12 @@ def token_create(
     expires_days: Annotated[int | None, typer.Option(help="Expire after this many days")] = None,
 ) -> None:
     """Create a token and print it, and nothing else, once: it cannot be shown again."""
-    import datetime as dt
-
-    from app.auth import tokens
-    from app.services import agencies
+    from app.services import accounts
     from app.services.context import build_context
 
     context = build_context(get_settings())
     try:
-        agencies.check_for_account(context.settings.agencies_file, agency)
-        now = context.clock.now()
-        expires = now + dt.timedelta(days=expires_days) if expires_days else None
-        with context.uow() as uow:
-            token = tokens.create(uow.session, name, _roles(roles), agency, now, expires)
-            uow.commit()
+        token = accounts.create_token(context, name, _roles(roles), agency, expires_days)
     except ValueError as error:  # an agency outside the register too (RegisterError)
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
@@ -149,14 +141,12 @@ def token_create(
 @token_cli.command("revoke")
 def token_revoke(name: Annotated[str, typer.Option(help="The token's name")]) -> None:
     """Revoke every live token with this name."""
-    from app.auth import tokens
+    from app.services import accounts
     from app.services.context import build_context
 
     context = build_context(get_settings())
     try:
-        with context.uow() as uow:
-            count = tokens.revoke(uow.session, name, context.clock.now())
-            uow.commit()
+        count = accounts.revoke_tokens(context, name)
     finally:
         context.close()
     typer.echo(f"revoked {count} token(s)")
@@ -170,16 +160,12 @@ def user_create(
     agency: Annotated[str | None, typer.Option(help="The agency of an agency lead")] = None,
 ) -> None:
     """Create a person who logs in to the inbox."""
-    from app.auth import users
-    from app.services import agencies
+    from app.services import accounts
     from app.services.context import build_context
 
     context = build_context(get_settings())
     try:
-        agencies.check_for_account(context.settings.agencies_file, agency)
-        with context.uow() as uow:
-            users.create(uow.session, name, password, _roles(roles), agency, context.clock.now())
-            uow.commit()
+        accounts.create_user(context, name, password, _roles(roles), agency)
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None

@@ -71,7 +71,7 @@ class FloorDatabase:
         self._connection.execute(f"INSERT INTO floor_state VALUES ({marker}, {marker})",
                                  (self._instance, STATE))
         self._connection.commit()
-        # psycopg takes the SQL already encoded (as the service's driver statements do).
+        # psycopg takes the SQL already encoded (it would encode it again on every execution).
         queries = (f"SELECT name FROM floor_token WHERE lookup = {marker}",
                    f"SELECT state FROM floor_state WHERE id = {marker}",
                    f"UPDATE floor_state SET state = {marker} WHERE id = {marker}")

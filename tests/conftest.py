@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.auth import tokens
+from app.auth import secrets, tokens
 from app.clock import ManualClock
 from app.db.migrate import upgrade
 from app.db.models import Base
@@ -34,6 +35,16 @@ POSTGRES_ENV = "REVIEWFLOW_TEST_POSTGRES_URL"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """argon2 at its cheapest in every test: tests make many tokens and users, and the hash's
+    cost is not under test (verification still goes through argon2 with the parameters in the
+    hash). A test of timing sets `secrets._HASHER` back to `PasswordHasher()` itself."""
+    monkeypatch.setattr(secrets, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                           parallelism=1))
+    yield
 
 
 @pytest.fixture(scope="session")

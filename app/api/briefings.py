@@ -15,8 +15,8 @@ from app.api.learning import PublicationPublic
 from app.api.params import IsoDate
 from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES
+from app.rendering import briefings as documents
 from app.services import briefings
-from app.web.templating import TEMPLATES
 
 router = APIRouter(tags=["briefings"], route_class=ServiceRoute)
 
@@ -109,9 +109,8 @@ def briefing_html(ctx: ContextDep, principal: PrincipalDep,
                   reference: str = ReferencePath) -> HTMLResponse:
     """The briefing as a printable page."""
     view = briefings.get(ctx, principal, reference)
-    page = TEMPLATES.get_template("briefing.html").render(
-        title=view.title, case=view.case, briefing=view.briefing, publication=view.publication)
-    return HTMLResponse(page, headers=_disposition("inline", briefings.filename(view, "html")))
+    return HTMLResponse(documents.html(view),
+                        headers=_disposition("inline", documents.filename(view, "html")))
 
 
 @router.get("/api/v1/cases/{reference}/briefing.pdf", response_class=Response,
@@ -122,8 +121,8 @@ def briefing_html(ctx: ContextDep, principal: PrincipalDep,
 def briefing_pdf(ctx: ContextDep, principal: PrincipalDep,
                  reference: str = ReferencePath) -> Response:
     view = briefings.get(ctx, principal, reference)
-    return Response(briefings.render_pdf(view), media_type="application/pdf",
-                    headers=_disposition("attachment", briefings.filename(view, "pdf")))
+    return Response(documents.pdf(view), media_type="application/pdf",
+                    headers=_disposition("attachment", documents.filename(view, "pdf")))
 
 
 @router.post("/api/v1/cases/{reference}/briefing/publish", response_model=BriefingPublic,

@@ -5,16 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api import idempotent
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.idempotent import IdempotencyKeyHeader
-from app.api.instances import EventPublic
 from app.api.params import IsoDate
 from app.api.routing import ServiceRoute, step_command
-from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, ReasonText, TaskSummary
+from app.api.schemas import (
+    ERROR_RESPONSES,
+    MAX_INT,
+    EventPublic,
+    Page,
+    ReasonText,
+    TaskSummary,
+)
+from app.api.schemas import ReferencePath as ReferencePath  # app.api.briefings imports it here
 from app.auth import policy
 from app.auth.principal import Principal
 from app.services import cases, deadlines
@@ -26,7 +33,6 @@ Grade = Literal["catastrophic", "severe", "significant", "moderate", "low", "bes
 CaseStatus = Literal["screening", "awaiting_endorsement", "awaiting_national_panel", "in_review",
                      "monitoring", "closed", "declined", "erased"]
 Route = Literal["extended", "concise", "single_agency", "audit"]
-ReferencePath = Path(min_length=1, max_length=20, description="The case reference")
 
 
 class ReferralFacts(BaseModel):

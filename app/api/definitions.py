@@ -13,6 +13,7 @@ from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES, MAX_INT
 from app.auth import policy
 from app.engine.simulation import Scenario
+from app.rendering import diagram
 from app.services import deployments, diagrams, migrations, simulations
 
 router = APIRouter(prefix="/api/v1/definitions", tags=["definitions"], route_class=ServiceRoute)
@@ -108,7 +109,7 @@ def definition_diagram(ctx: ContextDep, principal: PrincipalDep, key: str = KeyP
                                                    description="latest if not given"),
                        ) -> Response:
     """The process as SVG, each user task badged with how many running instances wait there."""
-    return Response(diagrams.definition_svg(ctx, principal, key, version),
+    return Response(diagram.draw(diagrams.definition_diagram(ctx, principal, key, version)),
                     media_type="image/svg+xml")
 
 

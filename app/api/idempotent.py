@@ -4,7 +4,7 @@ command answers its first result (with `Idempotent-Replayed: true`) and creates 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Header
 from pydantic import BaseModel
@@ -26,9 +26,12 @@ IdempotencyKeyHeader = Annotated[str | None, Header(
         "while the first request is still being answered, a 409."))]
 
 
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
 def serve(ctx: ServiceContext, principal: Principal, action: str, key: str | None,
           body: BaseModel, status_code: int,
-          command: Callable[[], BaseModel]) -> BaseModel | Response:
+          command: Callable[[], ResultT]) -> ResultT | Response:
     """Run `command` (which needs the permission `action`) once per key; without a key, run it.
 
     The answer is the command's result as JSON, byte for byte the same on a replay."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response, status
@@ -15,15 +14,16 @@ from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import (
     ERROR_RESPONSES,
     MAX_INT,
+    EventPublic,
     InstanceDetail,
     InstancePublic,
     Page,
     ReasonText,
-    TaskSummary,
+    instance_detail,
 )
 from app.auth import policy
+from app.rendering import diagram
 from app.services import diagrams, instances, migrations, timeline
-from app.services.instances import InstanceState
 
 router = APIRouter(prefix="/api/v1/instances", tags=["instances"], route_class=ServiceRoute)
 
@@ -51,26 +51,6 @@ class RetryRequest(BaseModel):
                                  description="Corrections merged into the failed task's data")
 
 
-class EventPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: dt.datetime
-    type: str
-    actor: str | None
-    element_id: str | None
-    task_id: str | None
-    detail: dict[str, Any]
-
-
-def detail(state: InstanceState) -> InstanceDetail:
-    return InstanceDetail(
-        **InstancePublic.model_validate(state.instance).model_dump(),
-        data=state.data,
-        ready_tasks=[TaskSummary.model_validate(task) for task in state.ready_tasks],
-    )
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=InstanceDetail,
              responses=ERROR_RESPONSES)
 @step_command
@@ -79,8 +59,8 @@ def start_instance(ctx: ContextDep, principal: PrincipalDep, body: InstanceCreat
     """Start the latest version of a process and run it to its first wait state."""
     return idempotent.serve(
         ctx, principal, "start_instance", idempotency_key, body, status.HTTP_201_CREATED,
-        lambda: detail(instances.start(ctx, principal, body.process_key, body.business_key,
-                                       body.data)))
+        lambda: instance_detail(instances.start(ctx, principal, body.process_key,
+                                                body.business_key, body.data)))
 
 
 @router.get("", response_model=Page[InstancePublic])
@@ -102,7 +82,7 @@ def list_instances(
 @router.get("/{instance_id}", response_model=InstanceDetail, responses=ERROR_RESPONSES)
 def get_instance(ctx: ContextDep, principal: PrincipalDep,
                  instance_id: str = IdPath) -> InstanceDetail:
-    return detail(instances.get(ctx, principal, instance_id))
+    return instance_detail(instances.get(ctx, principal, instance_id))
 
 
 @router.post("/{instance_id}/terminate", response_model=InstanceDetail,
@@ -113,7 +93,7 @@ def terminate_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: st
                        ) -> InstanceDetail:
     """Stop an instance for good; its open tasks are cancelled."""
     reason = body.reason if body else None
-    return detail(instances.terminate(ctx, principal, instance_id, reason))
+    return instance_detail(instances.terminate(ctx, principal, instance_id, reason))
 
 
 @router.post("/{instance_id}/retry", response_model=InstanceDetail, responses=ERROR_RESPONSES)
@@ -121,7 +101,8 @@ def terminate_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: st
 def retry_instance(ctx: ContextDep, principal: PrincipalDep, instance_id: str = IdPath,
                    body: Annotated[RetryRequest | None, Body()] = None) -> InstanceDetail:
     """Run the failed step of an instance in `error` again, once its cause is fixed."""
-    return detail(instances.retry(ctx, principal, instance_id, body.data if body else None))
+    return instance_detail(instances.retry(ctx, principal, instance_id,
+                                           body.data if body else None))
 
 
 class MigrateRequest(BaseModel):
@@ -155,7 +136,7 @@ def migrate_instance(ctx: ContextDep, principal: PrincipalDep, body: MigrateRequ
 def instance_diagram(ctx: ContextDep, principal: PrincipalDep,
                      instance_id: str = IdPath) -> Response:
     """The process as SVG with completed, active and waiting elements highlighted."""
-    return Response(diagrams.instance_svg(ctx, principal, instance_id),
+    return Response(diagram.draw(diagrams.instance_diagram(ctx, principal, instance_id)),
                     media_type="image/svg+xml")
 
 

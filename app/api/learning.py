@@ -64,7 +64,7 @@ def _action(found: actions.ActionView) -> ActionPublic:
         status=row.status, progress=row.progress, evidence=row.evidence,
         cancel_reason=row.cancel_reason, completed_on=row.completed_on,
         signed_off_by=row.signed_off_by, signed_off_at=row.signed_off_at,
-        overdue=found.overdue, rag=found.rag)  # type: ignore[arg-type]
+        overdue=found.overdue, rag=found.rag)
 
 
 @router.get("/actions", response_model=Page[ActionPublic])

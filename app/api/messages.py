@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api import idempotent
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.idempotent import IdempotencyKeyHeader
-from app.api.instances import detail
 from app.api.routing import ServiceRoute, step_command
-from app.api.schemas import ERROR_RESPONSES, InstanceDetail
+from app.api.schemas import ERROR_RESPONSES, InstanceDetail, instance_detail
 from app.services import messages
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"], route_class=ServiceRoute)
@@ -34,5 +33,5 @@ def send_message(ctx: ContextDep, principal: PrincipalDep, body: MessageCreate,
     With an `Idempotency-Key`, a message sent again is not delivered again."""
     return idempotent.serve(
         ctx, principal, "send_message", idempotency_key, body, status.HTTP_200_OK,
-        lambda: detail(messages.deliver(ctx, principal, body.name, body.business_key,
+        lambda: instance_detail(messages.deliver(ctx, principal, body.name, body.business_key,
                                         body.data)))

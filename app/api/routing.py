@@ -56,10 +56,12 @@ class ServiceRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
     def _threaded_endpoint(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        signature: inspect.Signature | None
+        contexts: tuple[str, ...] = ()
         try:
             signature = inspect.signature(original, eval_str=True)
         except NameError:  # an annotation only for type checkers: FastAPI resolves it all
-            signature, contexts = None, ()
+            signature = None
         else:
             contexts = _context_parameters(signature)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.services.form_keywords import REASON_MESSAGE, has_words
+from app.services.instances import InstanceState
 
 T = TypeVar("T")
 MAX_INT = 2_147_483_647
@@ -78,6 +80,30 @@ class InstancePublic(BaseModel):
 class InstanceDetail(InstancePublic):
     data: dict[str, Any]
     ready_tasks: list[TaskSummary]
+
+
+def instance_detail(state: InstanceState) -> InstanceDetail:
+    """An instance as the instance, task and message routes answer it."""
+    return InstanceDetail(
+        **InstancePublic.model_validate(state.instance).model_dump(),
+        data=state.data,
+        ready_tasks=[TaskSummary.model_validate(task) for task in state.ready_tasks],
+    )
+
+
+class EventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: dt.datetime
+    type: str
+    actor: str | None
+    element_id: str | None
+    task_id: str | None
+    detail: dict[str, Any]
+
+
+ReferencePath = Path(min_length=1, max_length=20, description="The case reference")
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

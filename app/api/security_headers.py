@@ -2,7 +2,7 @@
 
 The Content-Security-Policy allows no inline script and no inline style: the pages' styles are
 files under /ui/static. One inline stylesheet is allowed by its hash: the fixed one that BPMN
-diagrams carry (`app.engine.diagram_shapes.STYLE`), so that a diagram is styled both inside a
+diagrams carry (`app.rendering.diagram_shapes.STYLE`), so that a diagram is styled both inside a
 page and as an SVG document of its own; its text never holds request data.
 
 The API's interactive documentation (/docs, /redoc) loads its script and styles from a CDN and
@@ -22,7 +22,7 @@ import json
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.engine.diagram_shapes import STYLE as DIAGRAM_STYLE
+from app.rendering.diagram_shapes import STYLE as DIAGRAM_STYLE
 
 
 def style_hash(text: str) -> str:

@@ -8,10 +8,16 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ContextDep, PrincipalDep
-from app.api.instances import detail
 from app.api.params import IsoDateTime
 from app.api.routing import ServiceRoute, step_command
-from app.api.schemas import ERROR_RESPONSES, MAX_INT, InstanceDetail, Page, TaskSummary
+from app.api.schemas import (
+    ERROR_RESPONSES,
+    MAX_INT,
+    InstanceDetail,
+    Page,
+    TaskSummary,
+    instance_detail,
+)
 from app.services import tasks
 from app.services.errors import Invalid
 
@@ -74,7 +80,7 @@ def get_task(ctx: ContextDep, principal: PrincipalDep, task_id: str = IdPath) ->
 def complete_task(ctx: ContextDep, principal: PrincipalDep, body: TaskComplete,
                   task_id: str = IdPath) -> InstanceDetail:
     """Submit a task's form; returns the instance's new state and its next ready tasks."""
-    return detail(tasks.complete(ctx, principal, task_id, body.data))
+    return instance_detail(tasks.complete(ctx, principal, task_id, body.data))
 
 
 class TaskAssign(BaseModel):

@@ -38,8 +38,8 @@ class Policy:
         if failures >= self.lock_failures:
             return now + self.lock_for
         if failures >= self.free_failures:
-            return now + min(self.first_delay * 2 ** (failures - self.free_failures),
-                             self.lock_for)
+            doublings: int = 2 ** (failures - self.free_failures)  # never a negative power
+            return now + min(self.first_delay * doublings, self.lock_for)
         return None
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal, check_roles
 from app.auth.secrets import fingerprint, hash_secret, new_token, split_token, verify_secret
-from app.db.driver import DriverQuery
 from app.db.models import ApiToken
 
 
@@ -34,10 +33,10 @@ def revoke(session: Session, name: str, now: dt.datetime) -> int:
     return len(rows)
 
 
-_BY_LOOKUP = DriverQuery(select(
+_BY_LOOKUP = select(
     ApiToken.id, ApiToken.name, ApiToken.secret_hash, ApiToken.roles, ApiToken.agency,
-    ApiToken.expires_at, ApiToken.revoked_at).where(ApiToken.lookup == bindparam("lookup")))
-"""Every API request runs it, so it runs on the driver's cursor (see `app.db.driver`)."""
+    ApiToken.expires_at, ApiToken.revoked_at).where(ApiToken.lookup == bindparam("lookup"))
+"""Every API request runs it: built once, its compilation cached by SQLAlchemy."""
 
 
 class TokenVerifier:
@@ -63,7 +62,7 @@ class TokenVerifier:
         if parts is None:
             return None
         lookup, secret = parts
-        row = _BY_LOOKUP.first(db, {"lookup": lookup})
+        row = db.execute(_BY_LOOKUP, {"lookup": lookup}).first()
         if row is None:
             return None
         row_id, name, secret_hash, roles, agency, expires_at, revoked_at = row

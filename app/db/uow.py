@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Connection, Insert, Table, bindparam, insert, update
 from sqlalchemy.orm import (
     DeclarativeBase,
     Session,
@@ -18,33 +18,32 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 from sqlalchemy.orm.attributes import set_committed_value
-
-from app.db.driver import DriverBatch, DriverStatement
+from sqlalchemy.orm.exc import StaleDataError
 
 ModelT = TypeVar("ModelT", bound=DeclarativeBase)
 
 
 class RowWriter:
-    """Writes chosen columns of persistent ORM objects with one prebuilt UPDATE.
+    """Writes chosen columns of persistent ORM objects with one prebuilt Core UPDATE.
 
     What the session's flush would do, at a fraction of its cost: `UnitOfWork.write` sets the
     new values on the object as already saved (so the session does not track it as changed)
     and runs the statement at the flush. The row is matched by primary key and by the value
-    `guard` had before; `version`, when given, is incremented (optimistic locking, like the
-    mapper's `version_id_col`). A row changed meanwhile raises `StaleDataError`, as the ORM's
-    flush would. The statement runs in the flush's `DriverBatch`.
+    `guard` had before (`UPDATE ... WHERE id = :key AND guard = :guard`); `version`, when
+    given, is incremented (optimistic locking, like the mapper's `version_id_col`). A row
+    changed meanwhile matches nothing and raises `StaleDataError`, as the ORM's flush would.
     """
 
     def __init__(self, model: type[DeclarativeBase], columns: tuple[str, ...], guard: str,
                  version: str | None = None) -> None:
-        table = model.__table__  # type: ignore[attr-defined]
+        table = _table(model)
         self.model = model
         self.columns = frozenset(columns)
         self.guard = guard
         self.version = version
         (self.key,) = (column.name for column in table.primary_key.columns)
-        values = {name: bindparam(f"set_{name}", type_=table.c[name].type)
-                  for name in columns}
+        values: dict[str, Any] = {name: bindparam(f"set_{name}", type_=table.c[name].type)
+                                  for name in columns}
         if version:
             values[version] = table.c[version] + 1
         self.statement = (update(table)
@@ -52,7 +51,6 @@ class RowWriter:
                                  table.c[guard] == bindparam("guard",
                                                              type_=table.c[guard].type))
                           .values(values))
-        self.driver = DriverStatement(self.statement)
         self._names = tuple(columns)
 
     def stage(self, obj: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -72,14 +70,18 @@ class RowWriter:
         """The row a staged write changes, as its failure names it."""
         return f"{self.statement.table} row {params['key']}"
 
+    def run(self, connection: Connection, params: dict[str, Any]) -> None:
+        """Run a staged write; it must change exactly its row."""
+        if connection.execute(self.statement, params).rowcount != 1:
+            raise StaleDataError(f"{self.row(params)} was changed by someone else")
+
 
 def detached(model: type[ModelT], values: Sequence[Any]) -> ModelT:
     """An ORM object for a row read without the session (values in the table's column order),
     as a query would load it, but detached: nothing tracks it, and its changes are written with
     `UnitOfWork.write`."""
-    obj = model.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(zip(_attribute_keys(model), values, strict=True))
-    make_transient_to_detached(obj)
+    obj = model(**dict(zip(_attribute_keys(model), values, strict=True)))
+    make_transient_to_detached(obj)  # as if loaded: no changes, its identity from its key
     return obj
 
 
@@ -87,41 +89,28 @@ def detached(model: type[ModelT], values: Sequence[Any]) -> ModelT:
 def _attribute_keys(model: type[DeclarativeBase]) -> tuple[str, ...]:
     configure_mappers()
     mapper = model.__mapper__
-    return tuple(mapper.get_property_by_column(column).key
-                 for column in model.__table__.columns)  # type: ignore[attr-defined]
+    return tuple(mapper.get_property_by_column(column).key for column in _table(model).columns)
+
+
+def _table(model: type[DeclarativeBase]) -> Table:
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to one table")
+    return table
 
 
 @functools.cache
 def _rank(model: type[DeclarativeBase]) -> int:
     """Where the model's table comes in its metadata's foreign-key order (parents first)."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = _table(model)
     return list(table.metadata.sorted_tables).index(table)
 
 
-MULTI_ROW_LIMIT = 20
-"""Up to this many rows for one table go in one multi-row INSERT (a step appends a few timeline
-events and task rows); more go as an executemany of the one-row INSERT."""
-
-
 @functools.cache
-def _insert(model: type[DeclarativeBase], columns: tuple[str, ...]) -> DriverStatement:
-    """One INSERT per table and set of columns, compiled once per dialect."""
-    return DriverStatement(insert(model), columns)
-
-
-@functools.cache
-def _insert_rows(model: type[DeclarativeBase], columns: tuple[str, ...],
-                 count: int) -> DriverStatement:
-    """A `count`-row INSERT, its binds named `<column>__<row>` (see `_numbered`)."""
-    table = model.__table__  # type: ignore[attr-defined]
-    return DriverStatement(insert(table).values([
-        {name: bindparam(f"{name}__{row}", type_=table.c[name].type) for name in columns}
-        for row in range(count)]))
-
-
-def _numbered(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {f"{name}__{number}": value
-            for number, row in enumerate(rows) for name, value in row.items()}
+def _insert(model: type[DeclarativeBase]) -> Insert:
+    """The table's Core INSERT: given a list of rows, one executemany (SQLAlchemy caches its
+    compilation per set of columns)."""
+    return insert(_table(model))
 
 
 class HeldCommit:
@@ -235,42 +224,25 @@ class UnitOfWork:
     def flush(self) -> None:
         """Row writes, then the session's own changes, then appended rows.
 
-        Writes and appends run as one `DriverBatch` (one round trip on PostgreSQL) unless the
-        session has changes of its own to flush between them.
+        Parents first (an instance before its tasks), as the session's flush orders them:
+        every writer takes row locks in the same order, so none deadlocks another.
         """
-        self._flush(commit=False)
-
-    def _flush(self, commit: bool) -> None:
-        """`flush`; with `commit`, the last batch may commit the transaction itself (see
-        `DriverBatch.run`)."""
+        session = self.session
         written, self._written = self._written, []
         appended, self._appended = self._appended, {}
-        if not written and not appended:
-            self.session.flush()
-            return
-        batch = DriverBatch(self.session.connection())
-        # Parents first (an instance before its tasks), as the session's flush orders them:
-        # every writer takes row locks in the same order, so none deadlocks another.
-        for writer, params in sorted(written, key=lambda item: _rank(item[0].model)):
-            batch.add(writer.driver, [params], guarded=writer.row(params))
-        changed = self._session_changed()
-        if changed:
-            batch.run()
-            self.session.flush()
-        for model in sorted(appended, key=_rank):
-            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for row in appended[model]:
-                by_columns.setdefault(tuple(row), []).append(row)
-            for columns, rows in by_columns.items():
-                if 1 < len(rows) <= MULTI_ROW_LIMIT:
-                    batch.add(_insert_rows(model, columns, len(rows)), [_numbered(rows)])
-                else:
-                    batch.add(_insert(model, columns), rows)
-        batch.run(commit=commit and not changed)
-
-    def _session_changed(self) -> bool:
-        session = self.session
-        return bool(session.new or session.deleted) or session.identity_map.check_modified()
+        if written:
+            connection = session.connection()
+            for writer, params in sorted(written, key=lambda item: _rank(item[0].model)):
+                writer.run(connection, params)
+        session.flush()
+        if appended:
+            connection = session.connection()
+            for model in sorted(appended, key=_rank):
+                by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+                for row in appended[model]:
+                    by_columns.setdefault(tuple(row), []).append(row)
+                for rows in by_columns.values():
+                    connection.execute(_insert(model), rows)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` once this unit's transaction has committed."""
@@ -281,11 +253,11 @@ class UnitOfWork:
         the COMMIT itself waits for its response."""
         held = _held.get()
         if held is not None:
-            self._flush(commit=False)
+            self.flush()
             held.hold(self)
             return
-        self._flush(commit=True)
-        self.session.commit()  # after a batch that committed itself, the driver has no work
+        self.flush()
+        self.session.commit()
         self._committed()
 
     def _committed(self) -> None:

@@ -61,7 +61,7 @@ def _format_datetime(value: dt.datetime, zulu: bool) -> str:
     return text
 
 
-def format_like(result: dt.date | dt.datetime, original: dt.date | dt.datetime | str) -> DateLike:
+def format_like(result: dt.date | dt.datetime, original: DateLike) -> DateLike:
     """Give `result` the kind of `original`: an ISO string if `original` was a string.
 
     A string ending in "Z" gets a result ending in "Z" rather than "+00:00".
@@ -69,9 +69,11 @@ def format_like(result: dt.date | dt.datetime, original: dt.date | dt.datetime |
     if isinstance(original, str):
         if isinstance(result, dt.datetime):
             zulu = original.strip().upper().endswith("Z")
-            return cast(DateLike, _format_datetime(result, zulu))
-        return cast(DateLike, result.isoformat())
-    return cast(DateLike, result)
+            return _format_datetime(result, zulu)
+        return result.isoformat()
+    # `result` is of `original`'s kind (both come from one parsed value); the cast is needed
+    # when DateLike is datetime and redundant when it is date, hence the ignore.
+    return cast(DateLike, result)  # type: ignore[redundant-cast]
 
 
 def _day_of(value: dt.date | dt.datetime) -> dt.date:

@@ -128,7 +128,7 @@ def add_offset(day: dt.date, rule: ClockRule, calendar: WorkingCalendar) -> dt.d
     result = calendar.add_months(day, rule.months) if rule.months else day
     if rule.working_days or rule.day_ends:  # a clock with a time of day ends on a working day
         result = calendar.add_working_days(result, rule.working_days)
-    return result + dt.timedelta(days=rule.days)  # type: ignore[operator]
+    return result + dt.timedelta(days=rule.days)
 
 
 class ClockRules(BaseModel):

@@ -32,7 +32,7 @@ from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from app.engine.definitions import DMN_NAMESPACES, SourceFile
 from app.engine.errors import InvalidDefinition, Problem, StepFailed
 from app.engine.scripting import build_script_engine
-from app.engine.xml import parse_document
+from app.engine.xml import parse_document, source_line
 
 FIRST = "FIRST"
 SUPPORTED_HIT_POLICIES = {HitPolicy.UNIQUE.value, FIRST, HitPolicy.COLLECT.value}
@@ -199,7 +199,7 @@ def _check_table(table: DecisionTable, decision_id: str, filename: str) -> list[
 def _unsupported_aggregation(root: etree._Element, filename: str) -> list[Problem]:
     namespace = etree.QName(root).namespace
     return [Problem(filename, f"aggregation {node.get('aggregation')} is not supported",
-                    element_id=node.get("id"), line=node.sourceline)
+                    element_id=node.get("id"), line=source_line(node))
             for node in root.iter(f"{{{namespace}}}decisionTable") if node.get("aggregation")]
 
 

@@ -19,7 +19,7 @@ from app.engine.errors import InvalidDefinition, Problem
 from app.engine.parser import ReviewflowBpmnParser
 from app.engine.serializer import spec_to_json
 from app.engine.timer_expressions import rewrite_timer_literals
-from app.engine.xml import parse_document
+from app.engine.xml import parse_document, source_line
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 
@@ -68,7 +68,7 @@ def _kind(root: etree._Element) -> str | None:
 
 
 def _line(node: etree._Element) -> int | None:
-    return node.sourceline if node.sourceline else None
+    return source_line(node)
 
 
 def check_references(root: etree._Element, filename: str) -> list[Problem]:
@@ -114,7 +114,8 @@ def _problem_from(exc: Exception, filename: str) -> Problem:
         return Problem(exc.file_name or filename, str(exc).split("\n")[0],
                        element_id=exc.id or None, line=line)
     if isinstance(exc, etree.DocumentInvalid):
-        entry = exc.error_log.last_error if exc.error_log else None
+        # lxml-stubs lack `_BaseErrorLog.last_error`, which lxml documents.
+        entry = exc.error_log.last_error if exc.error_log else None  # type: ignore[attr-defined]
         message = entry.message if entry else str(exc)
         return Problem(filename, f"does not match the BPMN schema: {message}",
                        line=entry.line if entry else None)

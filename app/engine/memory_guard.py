@@ -7,7 +7,7 @@ at most every `CHECK_INTERVAL` seconds it also reads the process's resident set 
 /proc/self/statm (a few microseconds) and stops the run, with `MemoryLimitExceeded`, once it is
 more than `limit` bytes above where the run began. Growth by doubling is caught within about
 one doubling of the limit; one C-level operation cannot be interrupted, which is why the
-sandbox also refuses single operations that would build huge values (`app.engine.sandbox_sizes`).
+sandbox also refuses single operations that would build huge values (`app.engine.sandbox.sizes`).
 
 Measured on the Board's routes rather than assumed: tracemalloc would be exact but slows every
 allocation of every thread while it is on; `sys.getallocatedblocks()` misses the large buffers

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -44,7 +44,10 @@ from app.engine.scripting import (
 )
 from app.engine.serializer import workflow_from_json, workflow_to_json
 
-__all__ = ["EngineEnv", "OperatorCall", "ReadyTask", "Step", "StepRecord"]
+__all__ = ["EngineEnv", "OperatorCall", "ReadyTask", "Step", "StepRecord", "Workflow"]
+
+Workflow: TypeAlias = BpmnWorkflow
+"""A running workflow, for layers that hold one without importing SpiffWorkflow."""
 
 MAX_ENGINE_ROUNDS = 100
 AGENCY_LANE = "agency_lead"
@@ -276,15 +279,18 @@ def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) 
 
 
 def errored_tasks(workflow: BpmnWorkflow) -> list[Task]:
-    return workflow.get_tasks(state=TaskState.ERROR)
+    errored: list[Task] = workflow.get_tasks(state=TaskState.ERROR)  # untyped SpiffWorkflow
+    return errored
 
 
 def retry(workflow: BpmnWorkflow, data: dict[str, Any] | None = None) -> Step:
     """Put every failed task back to ready, with corrected data if given, and run again."""
     for task in errored_tasks(workflow):
+        # SpiffWorkflow's own way to run a task again: its branch is reset, and as its parent
+        # has finished it is ready at once, with its parent's data; the corrections go on top.
+        workflow.reset_from_task_id(task.id)
         if data:
             task.data.update(data)
-        task._set_state(TaskState.READY)
     return run_engine(workflow)
 
 
@@ -336,7 +342,8 @@ def _due_at(task: Task, properties: dict[str, str]) -> dt.datetime | None:
         if properties.get("dueIn"):
             parsed = TimerEventDefinition.parse_iso_duration(properties["dueIn"].strip())
             now = engine.now()
-            return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+            delta: dt.timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, now)
+            return now + delta
         if properties.get("dueInWorkingDays"):
             days = engine.evaluate(task, properties["dueInWorkingDays"])
             result = engine.calendar.add_working_days(engine.now(), int(days))

@@ -7,6 +7,7 @@ are stored once per process version and cached; saved instances carry only their
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +30,7 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
     """Writes a workflow's state only; restores it around specs given by the caller."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = WorkflowConverter.to_dict(self, workflow)
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)  # untyped SpiffWorkflow
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -55,11 +56,11 @@ _REGISTRY = BpmnWorkflowSerializer.configure(_CONFIG)
 REGISTRY = _REGISTRY
 """The registry for specs; SpiffWorkflow's spec diff needs it to compare specs."""
 _STATE_REGISTRY = BpmnWorkflowSerializer.configure(_CONFIG)
-_STATE_REGISTRY._encoder_mode = True
-"""The registry for workflow states, always in SpiffWorkflow's encoder mode (the JSON encoder
-converts the values in task data). The mode is a flag on the registry, which SpiffWorkflow
-sets around each serialization: on a registry shared with spec conversions, one thread
-serializing a state would switch the mode under another converting or comparing specs."""
+"""The registry for workflow states. `serialize_json` puts its registry in encoder mode (the
+JSON encoder converts the values in task data) for the call and back: on a registry shared with
+spec conversions, one thread serializing a state would switch the mode under another converting
+or comparing specs, so states have a registry of their own, serialized under `_SERIALIZING`."""
+_SERIALIZING = threading.Lock()
 _SERIALIZER = BpmnWorkflowSerializer(_STATE_REGISTRY)
 
 
@@ -81,9 +82,11 @@ def spec_from_json(text: str) -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpe
 
 
 def workflow_to_json(workflow: BpmnWorkflow) -> str:
-    dct = _SERIALIZER.to_dict(workflow)
-    dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
-    return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+    # `serialize_json` switches its registry into encoder mode for the call: states are
+    # serialized one at a time on a registry of their own, so no other thread sees the switch.
+    with _SERIALIZING:
+        text: str = _SERIALIZER.serialize_json(workflow)
+    return text
 
 
 def workflow_from_json(text: str, spec: BpmnProcessSpec,

@@ -35,33 +35,33 @@ def _now(task: Task) -> dt.datetime:
 
 class ClockedTimeDate(TimeDateEventDefinition):
     def has_fired(self, my_task: Task) -> bool:
-        value = my_task._get_internal_data("event_value")
+        value = my_task.internal_data.get("event_value")
         if value is None:
             value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            my_task._set_internal_data(event_value=value)
+            my_task.internal_data["event_value"] = value
         if TimerEventDefinition.parse_time_or_duration(value) <= _now(my_task):
-            my_task._set_internal_data(event_fired=True)
-        return bool(my_task._get_internal_data("event_fired", False))
+            my_task.internal_data["event_fired"] = True
+        return bool(my_task.internal_data.get("event_fired", False))
 
 
 class ClockedDuration(DurationTimerEventDefinition):
     def has_fired(self, my_task: Task) -> bool:
-        value = my_task._get_internal_data("event_value")
+        value = my_task.internal_data.get("event_value")
         if value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             parsed = TimerEventDefinition.parse_iso_duration(expression)
             start = _now(my_task)
             value = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
                      ).isoformat()
-            my_task._set_internal_data(event_value=value)
+            my_task.internal_data["event_value"] = value
         if TimerEventDefinition.get_datetime(value) <= _now(my_task):
-            my_task._set_internal_data(event_fired=True)
-        return bool(my_task._get_internal_data("event_fired", False))
+            my_task.internal_data["event_fired"] = True
+        return bool(my_task.internal_data.get("event_fired", False))
 
 
 class ClockedCycle(CycleTimerEventDefinition):
     def cycle_complete(self, my_task: Task) -> bool:
-        value = my_task._get_internal_data("event_value")
+        value = my_task.internal_data.get("event_value")
         now = _now(my_task)
         if value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
@@ -78,7 +78,7 @@ class ClockedCycle(CycleTimerEventDefinition):
         else:
             my_task.internal_data.pop("event_value", None)
             my_task.internal_data["event_fired"] = True
-        my_task._set_internal_data(event_value=value)
+        my_task.internal_data["event_value"] = value
         return ready
 
 
@@ -147,7 +147,7 @@ def due_at(task: Task) -> dt.datetime | None:
 
 
 def _due(task: Task, definition: Any) -> dt.datetime | None:
-    value = task._get_internal_data("event_value")
+    value = task.internal_data.get("event_value")
     if not isinstance(definition, TimerEventDefinition) or value is None:
         return None
     if isinstance(definition, CycleTimerEventDefinition):
@@ -155,6 +155,7 @@ def _due(task: Task, definition: Any) -> dt.datetime | None:
             return None
         return dt.datetime.fromisoformat(value["next"]).astimezone(dt.UTC)
     if isinstance(definition, DurationTimerEventDefinition):
-        return TimerEventDefinition.get_datetime(value)
+        due: dt.datetime = TimerEventDefinition.get_datetime(value)  # SpiffWorkflow is untyped
+        return due
     parsed = TimerEventDefinition.parse_time_or_duration(value)
     return parsed if isinstance(parsed, dt.datetime) else None

@@ -18,6 +18,7 @@ from app.engine.definitions import check_references
 from app.engine.errors import Problem
 from app.engine.sandbox import check_expression
 from app.engine.timer_expressions import normalize_timer_expression
+from app.engine.xml import source_line
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -60,7 +61,7 @@ def _bpmn_children(node: etree._Element) -> Iterator[etree._Element]:
 
 
 def _line(node: etree._Element) -> int | None:
-    return node.sourceline or None
+    return source_line(node)
 
 
 class _FileChecker:
@@ -154,16 +155,16 @@ class _FileChecker:
             self._check_extension(node, ids)
 
     def _owner(self, node: etree._Element) -> etree._Element:
-        current = node
+        current: etree._Element | None = node
         while current is not None and _local(current) not in EXECUTABLE_NODES:
             current = current.getparent()
         return current if current is not None else node
 
     def _check_gateway(self, gateway: etree._Element,
                        flows: dict[str | None, etree._Element]) -> None:
-        outgoing = [flows.get(out.text.strip()) for out in gateway.iterfind("bpmn:outgoing", NS)
-                    if out.text]
-        outgoing = [flow for flow in outgoing if flow is not None]
+        named = [flows.get(out.text.strip()) for out in gateway.iterfind("bpmn:outgoing", NS)
+                 if out.text]
+        outgoing = [flow for flow in named if flow is not None]
         if len(outgoing) < 2:
             return
         default = gateway.get("default")

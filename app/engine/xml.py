@@ -5,6 +5,8 @@ Every BPMN or DMN document passes through here before SpiffWorkflow sees it.
 
 from __future__ import annotations
 
+from typing import cast
+
 from lxml import etree
 
 from app.engine.errors import InvalidDefinition, Problem
@@ -23,6 +25,12 @@ def _parser() -> etree.XMLParser:
     )
 
 
+def source_line(node: etree._Element) -> int | None:
+    """The node's line in its document, None when unknown (lxml-stubs types `sourceline` as
+    `...`; lxml documents it as an int or None)."""
+    return cast("int | None", node.sourceline) or None
+
+
 def parse_document(content: bytes, filename: str,
                    max_bytes: int = MAX_DOCUMENT_BYTES) -> etree._Element:
     """Parse one document's bytes, honouring its XML declaration's encoding."""
@@ -38,6 +46,7 @@ def parse_document(content: bytes, filename: str,
         raise InvalidDefinition([Problem(filename, f"not well-formed XML: {exc.msg}",
                                          line=line)]) from None
     tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    doctype = tree.docinfo.doctype  # type: ignore[union-attr]  # lxml-stubs lack it
+    if doctype or tree.docinfo.internalDTD is not None:
         raise InvalidDefinition([Problem(filename, "DOCTYPE declarations are not allowed")])
     return root

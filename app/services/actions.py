@@ -57,8 +57,8 @@ def _visible(principal: Principal) -> ColumnElement[bool]:
     return Action.owner_agency == (principal.agency or "")
 
 
-def _filtered(query: Select[tuple[Action]], filters: ActionFilter,
-              today: dt.date) -> Select[tuple[Action]]:
+def _filtered(query: Select[Action], filters: ActionFilter,
+              today: dt.date) -> Select[Action]:
     if filters.agency:
         query = query.where(Action.owner_agency == filters.agency)
     if filters.case_reference:

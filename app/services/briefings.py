@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import io
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -382,49 +380,3 @@ def publish(ctx: ServiceContext, principal: Principal, reference: str, location:
             "available_until": available_until.isoformat()})
         _commit(uow, reference)
         return BriefingView(briefing, case, publication)
-
-
-# ---- documents -----------------------------------------------------------------------------
-
-def filename(view: BriefingView, extension: str) -> str:
-    return f"{view.case.reference}-7-minute-briefing.{extension}"
-
-
-def render_pdf(view: BriefingView) -> bytes:
-    """The briefing as an A4 PDF in the standard shape."""
-    # imported here: only this function needs reportlab, and it is slow to import
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer
-
-    briefing = view.briefing
-    styles = getSampleStyleSheet()
-    body, heading = styles["BodyText"], styles["Heading2"]
-
-    def paragraphs(text: str) -> list[Any]:
-        return [Paragraph(escape(part).replace("\n", "<br/>"), body)
-                for part in text.split("\n\n") if part.strip()]
-
-    def numbered(items: list[str], kind: str) -> Any:
-        return ListFlowable([ListItem(Paragraph(escape(item), body)) for item in items],
-                            bulletType=kind, leftIndent=6 * mm)
-
-    status = "Published" if briefing.status == PUBLISHED else "Draft: not for circulation"
-    story: list[Any] = [
-        Paragraph(escape(view.title), styles["Title"]),
-        Paragraph(escape(f"{status}. Last updated {briefing.updated_at:%-d %b %Y}."),
-                  styles["Italic"]),
-        Spacer(1, 4 * mm),
-        Paragraph("Background", heading), *paragraphs(briefing.background),
-        Paragraph("What happened", heading), *paragraphs(briefing.what_happened),
-        Paragraph("Learning", heading), numbered(briefing.learning, "bullet"),
-        Paragraph("Reflective questions", heading), numbered(briefing.questions, "1"),
-    ]
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=A4, title=view.title,
-                                 subject="7-minute briefing", author="Safeguarding Children Board",
-                                 leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
-                                 bottomMargin=18 * mm)
-    document.build(story)
-    return buffer.getvalue()

@@ -14,6 +14,7 @@ from app.auth import policy
 from app.auth.errors import Forbidden
 from app.auth.principal import Principal
 from app.db.models import Event, HumanTask, ProcessInstance, ReviewCase
+from app.db.uow import UnitOfWork
 from app.engine import runner
 from app.services import agencies, instances, messages, steps
 from app.services.context import ServiceContext
@@ -88,7 +89,7 @@ def refer(ctx: ServiceContext, principal: Principal, referral: Referral) -> Case
     raise Conflict("could not allocate a case reference; try again")
 
 
-def _case(uow: Any, reference: str) -> ReviewCase:
+def _case(uow: UnitOfWork, reference: str) -> ReviewCase:
     case = uow.session.scalars(select(ReviewCase).where(
         ReviewCase.reference == reference)).first()
     if case is None:

@@ -14,7 +14,6 @@ from sqlalchemy.orm import defer
 
 from app.auth import policy
 from app.auth.principal import Principal
-from app.db.driver import DriverQuery
 from app.db.models import DecisionVersion, Deployment, DeploymentFile, ProcessVersion
 from app.db.uow import UnitOfWork
 from app.engine.decisions import LoadedDecision
@@ -151,16 +150,16 @@ class VersionRef(NamedTuple):
     version: int
 
 
-_LATEST_REF = DriverQuery(
+_LATEST_REF = (
     select(ProcessVersion.id, ProcessVersion.process_key, ProcessVersion.version)
     .where(ProcessVersion.process_key == bindparam("key"))
     .order_by(ProcessVersion.version.desc()).limit(1))
-"""Every start runs it: on the driver's cursor (see `app.db.driver`)."""
+"""Every start runs it: built once, its compilation cached by SQLAlchemy."""
 
 
 def latest_ref(uow: UnitOfWork, key: str) -> VersionRef:
     """Which version of `key` is the latest: what starting an instance needs, and no more."""
-    row = _LATEST_REF.first(uow.session.connection(), {"key": key})
+    row = uow.session.connection().execute(_LATEST_REF, {"key": key}).first()
     if row is None:
         raise NotFound(f"no process is deployed with the key '{key}'", process_key=key)
     return VersionRef(*row)

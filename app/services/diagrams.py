@@ -1,6 +1,10 @@
-"""Diagrams: a process version's BPMN as SVG, with an instance's progress or a heat view."""
+"""Diagrams: a process version's diagram to draw, with an instance's progress or a heat view.
+
+`app.rendering.diagram.draw` turns the result into SVG."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Set
 
 from sqlalchemy import func, select
 
@@ -8,7 +12,7 @@ from app.auth import policy
 from app.auth.principal import Principal
 from app.db.models import HumanTask, ProcessInstance, ProcessVersion
 from app.engine import runner
-from app.engine.diagram import NoDiagram, render_svg
+from app.engine.diagram import Diagram, NoDiagram, read_diagram
 from app.engine.errors import InvalidDefinition
 from app.engine.xml import parse_document
 from app.services import deployments, instances, steps
@@ -16,11 +20,13 @@ from app.services.context import ServiceContext
 from app.services.errors import NotFound
 
 
-def _render(source: bytes, version: ProcessVersion, **highlights: object) -> str:
+def _read(source: bytes, version: ProcessVersion, *, completed: Set[str] = frozenset(),
+          active: Set[str] = frozenset(), waiting: Set[str] = frozenset(),
+          counts: Mapping[str, int] | None = None) -> Diagram:
     try:
         root = parse_document(source, version.source_file)
-        return render_svg(root, title=f"{version.name} (version {version.version})",
-                          **highlights)  # type: ignore[arg-type]
+        return read_diagram(root, title=f"{version.name} (version {version.version})",
+                            completed=completed, active=active, waiting=waiting, counts=counts)
     except (NoDiagram, InvalidDefinition) as exc:
         raise NotFound(f"'{version.source_file}' has no diagram to show: {exc}",
                        process_key=version.process_key) from None
@@ -42,18 +48,19 @@ def heat(ctx: ServiceContext, principal: Principal, key: str,
         return {bpmn_id: count for bpmn_id, count in uow.session.execute(query).all()}
 
 
-def definition_svg(ctx: ServiceContext, principal: Principal, key: str,
-                   version: int | None = None, with_heat: bool = True) -> str:
+def definition_diagram(ctx: ServiceContext, principal: Principal, key: str,
+                       version: int | None = None, with_heat: bool = True) -> Diagram:
+    """The version's diagram (the latest when no version), with the heat view unless not."""
     policy.require(principal, "read_definitions")
     with ctx.uow() as uow:
         row = (deployments.get_version(uow, key, version) if version
                else deployments.latest_version(uow, key))
         source = deployments.version_source(uow, row)
     counts = heat(ctx, principal, key, row.version) if with_heat else None
-    return _render(source, row, counts=counts)
+    return _read(source, row, counts=counts)
 
 
-def instance_svg(ctx: ServiceContext, principal: Principal, instance_id: str) -> str:
+def instance_diagram(ctx: ServiceContext, principal: Principal, instance_id: str) -> Diagram:
     """The instance's process, with completed, active and waiting elements highlighted."""
     policy.require(principal, "read_instances")
     with ctx.uow() as uow:
@@ -63,5 +70,5 @@ def instance_svg(ctx: ServiceContext, principal: Principal, instance_id: str) ->
             raise NotFound("the instance's process version is missing")
         source = deployments.version_source(uow, row)
         states = runner.element_states(steps.load_workflow(ctx, uow, instance))
-    return _render(source, row, completed=set(states.completed), active=set(states.active),
-                   waiting=set(states.waiting))
+    return _read(source, row, completed=set(states.completed), active=set(states.active),
+                 waiting=set(states.waiting))

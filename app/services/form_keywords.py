@@ -86,9 +86,10 @@ def _date_order(_validator: Any, chains: Any, instance: Any,
                                   path=[second])
 
 
-_KEYWORDS = validators.extend(Draft202012Validator, {
+# types-jsonschema leaves `validators.extend` unannotated.
+_KEYWORDS = validators.extend(Draft202012Validator, {  # type: ignore[no-untyped-call]
     **LINEAR_KEYWORDS, "x-reason": _reason, "x-date-order": _date_order})
-FormValidator = validators.extend(_KEYWORDS, {
+FormValidator = validators.extend(_KEYWORDS, {  # type: ignore[no-untyped-call]
     name: budgeted(keyword) for name, keyword in _KEYWORDS.VALIDATORS.items()})
 """Draft 2020-12 with the context-free keywords (the others pass through it untouched), its
 regex keywords on RE2 (`app.services.form_limits`), every keyword under the time budget."""

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-import re2  # type: ignore[import-untyped]
+import re2
 from jsonschema import FormatChecker, ValidationError
 
 DEFAULT_BUDGET_SECONDS = 1.0

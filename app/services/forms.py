@@ -45,8 +45,9 @@ def parse_form_files(files: list[SourceFile]) -> tuple[dict[str, dict[str, Any]]
             problems.extend(Problem(source.name, problem) for problem in unusable)
             continue
         try:
+            # jsonschema's check_schema takes format_checker; its typing Protocol omits it.
             validators.validator_for(schema, default=Draft202012Validator).check_schema(
-                schema, format_checker=SCHEMA_FORMAT_CHECKER)
+                schema, format_checker=SCHEMA_FORMAT_CHECKER)  # type: ignore[call-arg]
         except SchemaError as exc:
             problems.append(Problem(source.name, f"not a valid JSON Schema: {exc.message}"))
             continue

@@ -49,7 +49,7 @@ def _tab(principal: Principal, tab: str) -> ColumnElement[bool]:
         else HumanTask.lane.in_([])
 
 
-def _base(principal: Principal) -> Select[tuple[HumanTask]]:
+def _base(principal: Principal) -> Select[HumanTask]:
     return select(HumanTask).where(HumanTask.state == "ready", policy.visible_tasks(principal))
 
 

@@ -33,7 +33,7 @@ class NewPublication:
     available_until: dt.date | None = None
 
 
-def _visible_references(principal: Principal) -> Select[tuple[str]]:
+def _visible_references(principal: Principal) -> Select[str]:
     return select(ReviewCase.reference).where(policy.visible_cases(principal))
 
 

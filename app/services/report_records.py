@@ -52,9 +52,12 @@ def involvement(cases: Sequence[ReviewCase]) -> Involvement:
         staff_gaps += no_staff
         if no_family or no_staff:
             ways = outcome.get("staff_involvement")
-            gaps.append(InvolvementGap(case.reference, family, staff,
-                                       [str(w) for w in ways] if isinstance(ways, list) else []))
-    return Involvement(family_gaps, staff_gaps, gaps)
+            gaps.append(InvolvementGap(
+                case_reference=case.reference, family_not_involved_reason=family,
+                staff_not_involved_reason=staff,
+                staff_involvement=[str(w) for w in ways] if isinstance(ways, list) else []))
+    return Involvement(family_not_involved=family_gaps, staff_not_involved=staff_gaps,
+                       reviews=gaps)
 
 
 def lessons(cases: Sequence[ReviewCase]) -> Lessons:
@@ -68,9 +71,10 @@ def lessons(cases: Sequence[ReviewCase]) -> Lessons:
             else:
                 text, agency = _text(entry), None
             if text:
-                items.append(Lesson(case.reference, agency or "", text))
+                items.append(Lesson(case_reference=case.reference, agency=agency or "",
+                                    lesson=text))
     by_agency = Counter(item.agency or "unknown" for item in items)
-    return Lessons(len(items), dict(sorted(by_agency.items())), items)
+    return Lessons(total=len(items), by_agency=dict(sorted(by_agency.items())), items=items)
 
 
 def case_studies(cases: Sequence[ReviewCase]) -> CaseStudies:
@@ -84,10 +88,11 @@ def case_studies(cases: Sequence[ReviewCase]) -> CaseStudies:
             summary = _text(study.get("summary")) or _text(study.get("case_study"))
             audiences = study.get("audiences")
             if title or summary:
-                items.append(CaseStudy(case.reference, title or "", summary or "",
-                                       [str(a) for a in audiences]
+                items.append(CaseStudy(case_reference=case.reference, title=title or "",
+                                       summary=summary or "",
+                                       audiences=[str(a) for a in audiences]
                                        if isinstance(audiences, list) else []))
-    return CaseStudies(len(items), items)
+    return CaseStudies(total=len(items), items=items)
 
 
 def no_recommendations(cases: Sequence[ReviewCase]) -> NoRecommendations:
@@ -96,5 +101,6 @@ def no_recommendations(cases: Sequence[ReviewCase]) -> NoRecommendations:
     for case in cases:
         reason = _text(_outcome(case).get("no_recommendations_reason"))
         if reason:
-            items.append(NoRecommendation(case.reference, case.route, reason))
-    return NoRecommendations(len(items), items)
+            items.append(NoRecommendation(case_reference=case.reference, route=case.route,
+                                          reason=reason))
+    return NoRecommendations(total=len(items), items=items)

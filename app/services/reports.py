@@ -12,7 +12,8 @@ What counts for a year:
   those held inside a review's route (with its case reference) counted apart as well.
 
 "Today" is the context's clock, so the figures are as at the day the report is made. The shapes
-are in `report_types`, the prose in `report_summary`, the outcome's records in `report_records`.
+are in `report_types` (they are the API's response models), the outcome's records in
+`report_records`; the prose and the page are `app.rendering`'s.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from app.engine.clock_rules import ClockRule
 from app.services import deadlines, register, report_records
 from app.services.context import ServiceContext
 from app.services.errors import Invalid
-from app.services.report_summary import progress_summary
 from app.services.report_types import (
     ACTION_MEASURES,
     CLOCK_STATES,
@@ -55,8 +55,7 @@ from app.services.report_types import (
 from app.services.vocabulary import CASE_STATUSES, GRADES, ROUTES
 
 __all__ = ["ACTION_MEASURES", "CLOCK_STATES", "FIRST_YEAR", "LAST_YEAR", "QUARTERS",
-           "AnnualReport", "Measure", "PmfRow", "annual", "measures", "pmf",
-           "progress_summary"]
+           "AnnualReport", "Measure", "PmfRow", "annual", "measures", "pmf"]
 
 DONE_STATUSES = frozenset({"completed", "signed_off"})
 CANCELLED = "cancelled"
@@ -94,9 +93,7 @@ def annual(ctx: ServiceContext, principal: Principal, year: int) -> AnnualReport
         events = list(session.scalars(_in_year(select(LearningEvent), LearningEvent.held_on,
                                                year).order_by(LearningEvent.held_on,
                                                               LearningEvent.id)))
-    report = _report(ctx, year, today, cases, findings, actions, publications, events)
-    report.progress_summary = progress_summary(report)
-    return report
+    return _report(ctx, year, today, cases, findings, actions, publications, events)
 
 
 def pmf(ctx: ServiceContext, principal: Principal, year: int) -> list[PmfRow]:
@@ -148,12 +145,12 @@ def _year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
     return (dt.datetime(year, 1, 1, tzinfo=dt.UTC), dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC))
 
 
-def _cases_of(year: int) -> Select[tuple[ReviewCase]]:
+def _cases_of(year: int) -> Select[ReviewCase]:
     start, end = _year_bounds(year)
     return select(ReviewCase).where(ReviewCase.created_at >= start, ReviewCase.created_at < end)
 
 
-def _references_of(year: int) -> Select[tuple[str]]:
+def _references_of(year: int) -> Select[str]:
     start, end = _year_bounds(year)
     return select(ReviewCase.reference).where(ReviewCase.created_at >= start,
                                               ReviewCase.created_at < end)
@@ -217,7 +214,8 @@ def timeliness(ctx: ServiceContext, cases: Sequence[ReviewCase],
     """Each case clock's states over the cases it applies to (not_applicable is not counted)."""
     result = {}
     for rule in ctx.clock_rules.case_clocks:
-        counts = ClockTimeliness(rule.label, rule.statutory, rule.kind, rule.applies_to)
+        counts = ClockTimeliness(label=rule.label, statutory=rule.statutory, kind=rule.kind,
+                                 applies_to=rule.applies_to, **dict.fromkeys(CLOCK_STATES, 0))
         for case in cases:
             state = clock_state(rule, case, ctx, today)
             if state in CLOCK_STATES:
@@ -247,7 +245,7 @@ def themes(findings: Sequence[Finding]) -> Themes:
         for theme in _themes_of(finding):
             per_theme[theme] += 1
             cases_of[theme].add(finding.case_reference)
-    counts = [ThemeCount(theme, n, len(cases_of[theme]))
+    counts = [ThemeCount(theme=theme, findings=n, cases=len(cases_of[theme]))
               for theme, n in sorted(per_theme.items(), key=lambda item: (-item[1], item[0]))]
     recurring = sorted((c for c in counts if c.cases >= 2),
                        key=lambda c: (-c.cases, -c.findings, c.theme))
@@ -268,29 +266,37 @@ def action_state(action: Action, today: dt.date) -> str:
 
 
 def action_counts(actions: Sequence[Action], today: dt.date) -> Actions:
-    totals = ActionCounts()
+    totals = _no_actions()
     by_agency: dict[str, ActionCounts] = {}
     overdue = []
     for action in actions:
         state = action_state(action, today)
-        agency = by_agency.setdefault(action.owner_agency, ActionCounts())
+        agency = by_agency.setdefault(action.owner_agency, _no_actions())
         for counts in (totals, agency):
             counts.total += 1
             setattr(counts, state, getattr(counts, state) + 1)
         if state == "overdue":
             overdue.append(OverdueAction(
-                action.id, action.case_reference, action.owner_agency, action.action,
-                action.lead, action.status, action.target_date,
-                (today - action.target_date).days))
+                id=action.id, case_reference=action.case_reference,
+                owner_agency=action.owner_agency, action=action.action, lead=action.lead,
+                status=action.status, target_date=action.target_date,
+                days_overdue=(today - action.target_date).days))
     overdue.sort(key=lambda a: (-a.days_overdue, a.owner_agency, a.case_reference, a.id))
-    return Actions(totals, dict(sorted(by_agency.items())), overdue)
+    return Actions(totals=totals, by_agency=dict(sorted(by_agency.items())), overdue=overdue)
+
+
+def _no_actions() -> ActionCounts:
+    return ActionCounts(**dict.fromkeys(ACTION_MEASURES, 0))
 
 
 def publication_counts(publications: Sequence[Publication]) -> Publications:
-    items = [PublicationItem(p.case_reference, p.kind, p.title, p.published_on,
-                             p.available_until, p.location)
+    items = [PublicationItem(case_reference=p.case_reference, kind=p.kind, title=p.title,
+                             published_on=p.published_on, available_until=p.available_until,
+                             location=p.location)
              for p in sorted(publications, key=lambda p: (p.published_on, p.id))]
-    return Publications(len(items), dict(sorted(Counter(p.kind for p in items).items())), items)
+    return Publications(total=len(items),
+                        by_kind=dict(sorted(Counter(p.kind for p in items).items())),
+                        items=items)
 
 
 def learning_counts(events: Sequence[LearningEvent]) -> LearningEvents:

@@ -12,7 +12,6 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import delete, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -61,7 +60,7 @@ def engine_env(ctx: ServiceContext, uow: UnitOfWork) -> EngineEnv:
 
 
 def load_workflow(ctx: ServiceContext, uow: UnitOfWork,
-                  instance: ProcessInstance) -> BpmnWorkflow:
+                  instance: ProcessInstance) -> runner.Workflow:
     spec, subprocess_specs = spec_bundle(ctx, uow, instance.process_version_id)
     try:
         return runner.load(instance.state, spec, subprocess_specs, engine_env(ctx, uow))
@@ -81,7 +80,7 @@ def record_step(uow: UnitOfWork, instance: ProcessInstance, step: runner.Step,
                             detail={"element_name": item.element_name, **item.detail})
 
 
-def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at: dt.datetime,
+def save(uow: UnitOfWork, instance: ProcessInstance, workflow: runner.Workflow, at: dt.datetime,
          actor: str | None, status: str | None = None,
          indexed: Sequence[HumanTask] | None = None,
          error: dict[str, Any] | None = None) -> list[HumanTask]:
@@ -127,7 +126,7 @@ def save(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow, at:
     return ready
 
 
-def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow,
+def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: runner.Workflow,
                 at: dt.datetime, actor: str | None,
                 known: Sequence[HumanTask] | None,
                 ready_now: list[runner.ReadyTask] | None) -> list[HumanTask]:
@@ -180,7 +179,7 @@ def _is_new(instance: ProcessInstance) -> bool:
     return bool(state.transient or state.pending)
 
 
-def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance, workflow: BpmnWorkflow,
+def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance, workflow: runner.Workflow,
                         status: str) -> list[str]:
     """Keep the message subscriptions; returns the names for `waiting_messages`, which mirrors
     them so most steps skip SQL."""

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy.sql.elements import UnaryExpression
 
 from app.auth import policy, users
 from app.auth.principal import Principal
-from app.db.driver import DriverQuery
 from app.db.models import AppUser, HumanTask, ProcessInstance, ProcessVersion
 from app.db.uow import UnitOfWork, detached
 from app.engine import runner
@@ -23,7 +23,7 @@ from app.services.forms import validate_submission, validator_for
 from app.services.instances import InstanceState, get_row, step_error
 
 TASK_STATES = ("ready", "completed", "cancelled")
-SORTS = {
+SORTS: dict[str, tuple[UnaryExpression[Any], ...]] = {
     "due_at": (HumanTask.due_at.asc().nulls_last(), HumanTask.id.asc()),
     "-due_at": (HumanTask.due_at.desc().nulls_last(), HumanTask.id.desc()),
     "created_at": (HumanTask.created_at.asc(), HumanTask.id.asc()),
@@ -80,7 +80,7 @@ def list_tasks(ctx: ServiceContext, principal: Principal, filters: TaskFilter, s
         return rows, total
 
 
-def _row(ctx: ServiceContext, uow: Any, task_id: str) -> HumanTask:
+def _row(ctx: ServiceContext, uow: UnitOfWork, task_id: str) -> HumanTask:
     task = uow.session.get(HumanTask, task_id)
     if task is None:
         message, detail = policy.missing_task(task_id)
@@ -88,7 +88,7 @@ def _row(ctx: ServiceContext, uow: Any, task_id: str) -> HumanTask:
     return task
 
 
-def _form(ctx: ServiceContext, uow: Any, instance: ProcessInstance,
+def _form(ctx: ServiceContext, uow: UnitOfWork, instance: ProcessInstance,
           form_name: str | None) -> tuple[dict[str, Any], Any] | None:
     """A version's form and its compiled validator, cached: versions never change."""
     if not form_name:
@@ -100,7 +100,9 @@ def _form(ctx: ServiceContext, uow: Any, instance: ProcessInstance,
         schema = forms.get(form_name)
         return (schema, validator_for(schema)) if schema is not None else None
 
-    return ctx.forms.get((instance.process_version_id, form_name), load)
+    found: tuple[dict[str, Any], Any] | None = ctx.forms.get(
+        (instance.process_version_id, form_name), load)
+    return found
 
 
 def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
@@ -128,21 +130,22 @@ def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
 
 
 _TASK_COLUMNS = tuple(HumanTask.__table__.columns)
-_TASK_AND_READY_SIBLINGS = DriverQuery(
+_TASK_AND_READY_SIBLINGS = (
     select(*_TASK_COLUMNS, *ProcessInstance.__table__.columns)
     .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
     .where(HumanTask.instance_id == select(HumanTask.instance_id)
            .where(HumanTask.id == bindparam("task_id")).scalar_subquery(),
            or_(HumanTask.state == "ready", HumanTask.id == bindparam("task_id"))))
 """A task, its instance and the instance's other ready tasks, in one round trip (every
-completion runs it, so on the driver's cursor: see `app.db.driver`)."""
+completion runs it: a Core query, its compilation cached by SQLAlchemy)."""
 
 
 def _task_and_ready_siblings(uow: UnitOfWork,
                              task_id: str) -> tuple[list[HumanTask], ProcessInstance | None]:
     """The instance's ready tasks and the task `task_id` (whatever its state), and their
     instance; detached, so the step writes their changes with `UnitOfWork.write`."""
-    rows = _TASK_AND_READY_SIBLINGS.all(uow.session.connection(), {"task_id": task_id})
+    rows = uow.session.connection().execute(_TASK_AND_READY_SIBLINGS,
+                                            {"task_id": task_id}).all()
     if not rows:
         return [], None
     split = len(_TASK_COLUMNS)

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from app.auth import policy
 from app.auth.errors import Forbidden
+from app.rendering.diagram import draw
 from app.services import cases, deadlines, diagrams, migrations
 from app.services.context import ServiceContext
 from app.services.errors import NotFound
@@ -40,8 +41,8 @@ def case_page(request: Request, user: UserDep, reference: str,
     diagram = None
     if view.case.referral_instance_id and policy.is_case_reader(user.principal):
         try:
-            diagram = Markup(diagrams.instance_svg(ctx, user.principal,
-                                                   view.case.referral_instance_id))
+            diagram = Markup(draw(diagrams.instance_diagram(ctx, user.principal,
+                                                            view.case.referral_instance_id)))
         except (Forbidden, NotFound):
             diagram = None
     return TEMPLATES.TemplateResponse(request, "case.html", {
@@ -56,8 +57,8 @@ def definition_page(request: Request, user: UserDep, key: str) -> Response:
     ctx = _ctx(request)
     history = migrations.history(ctx, user.principal, key)
     latest = history[-1].version.version if history else None
-    pictures = {item.version.version: Markup(diagrams.definition_svg(
+    pictures = {item.version.version: Markup(draw(diagrams.definition_diagram(
         ctx, user.principal, key, item.version.version,
-        with_heat=item.version.version == latest)) for item in history}
+        with_heat=item.version.version == latest))) for item in history}
     return TEMPLATES.TemplateResponse(request, "definition.html", {
         "user": user, "key": key, "history": list(reversed(history)), "pictures": pictures})

@@ -12,7 +12,8 @@ from app.auth.errors import Forbidden
 from app.services import cases, inbox, storable, tasks
 from app.services.context import ServiceContext
 from app.services.errors import Invalid, NotFound, StepError
-from app.web.forms import apply_action, form_errors_summary, parse_form, render_form
+from app.web.form_parsing import apply_action, parse_form
+from app.web.form_rendering import form_errors_summary, render_form
 from app.web.session import PageUser, check_csrf, page_user
 from app.web.templating import TEMPLATES
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import users
 from app.auth.principal import Principal
 from app.auth.secrets import new_csrf_token
-from app.services.context import ServiceContext, reads_only
+from app.services import accounts
+from app.services.context import ServiceContext
 
 SESSION_COOKIE = "rf_session"
 LOGIN_CSRF_COOKIE = "rf_login_csrf"
@@ -40,23 +40,10 @@ async def page_user(request: Request) -> PageUser:
     if not session_id:
         raise LoginRequired
 
-    def find() -> PageUser | None:
-        with reads_only(), ctx.uow() as uow:
-            found = users.find_session(uow.session, session_id, ctx.clock.now())
-            if found is None:
-                return None
-            user, row = found
-        now = ctx.clock.now()
-        if row.last_seen_at is None or now - row.last_seen_at >= users.LAST_SEEN_STEP:
-            # A short write of its own, outside the read-only unit above.
-            with ctx.lone_statement() as connection:
-                connection.execute(users.seen_statement(row.id, now))
-                connection.commit()
-        return PageUser(users.principal_of(user), row.csrf_token, user.id, row.id)
-
-    user = await run_in_threadpool(find)
-    if user is None:
+    found = await run_in_threadpool(accounts.session_user, ctx, session_id)
+    if found is None:
         raise LoginRequired
+    user = PageUser(found.principal, found.csrf_token, found.user_id, found.session_id)
     request.state.principal = user.principal
     return user
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import users
 from app.db.models import LoginSession
+from app.services import accounts
 from app.services.context import ServiceContext
 from app.services.errors import NotFound
 from app.web.session import SESSION_COOKIE, PageUser, check_csrf, page_user
@@ -27,10 +27,7 @@ def _ctx(request: Request) -> ServiceContext:
 @router.get("/sessions", response_class=HTMLResponse)
 def sessions_page(request: Request, user: UserDep,
                   ended: Annotated[int, Query(ge=0, le=1000)] = 0) -> Response:
-    ctx = _ctx(request)
-    with ctx.uow() as uow:
-        rows: list[LoginSession] = users.sessions_of(uow.session, user.user_id or 0,
-                                                    ctx.clock.now())
+    rows: list[LoginSession] = accounts.live_sessions(_ctx(request), user.user_id or 0)
     notice = (f"{ended} session{'s' if ended != 1 else ''} ended: "
               f"{'they' if ended != 1 else 'it'} must sign in again.") if ended > 0 else None
     return TEMPLATES.TemplateResponse(request, "sessions.html", {
@@ -38,11 +35,7 @@ def sessions_page(request: Request, user: UserDep,
 
 
 def _end(request: Request, user: PageUser, ids: list[int]) -> int:
-    ctx = _ctx(request)
-    with ctx.uow() as uow:
-        ended = sum(users.end_session(uow.session, user.user_id or 0, row_id) for row_id in ids)
-        uow.commit()
-    return ended
+    return accounts.end_sessions(_ctx(request), user.user_id or 0, ids)
 
 
 def _after(user: PageUser, ids: list[int], ended: int) -> Response:
@@ -71,11 +64,8 @@ async def end_other_sessions(request: Request,
     check_csrf(user.csrf_token, csrf_token)
 
     def others() -> list[int]:
-        ctx = _ctx(request)
-        with ctx.uow() as uow:
-            return [row.id for row in users.sessions_of(uow.session, user.user_id or 0,
-                                                        ctx.clock.now())
-                    if row.id != user.session_id]
+        return [row.id for row in accounts.live_sessions(_ctx(request), user.user_id or 0)
+                if row.id != user.session_id]
 
     ids = await run_in_threadpool(others)
     ended = await run_in_threadpool(_end, request, user, ids)

@@ -15,7 +15,6 @@ from app.services import briefings, tasks
 from app.services.context import ServiceContext
 from tests.browser.conftest import PASSWORD
 from tests.browser.test_inbox import refer
-from tests.security import cheap_hashing  # noqa: F401  (an autouse fixture: cheap tokens)
 
 WATCH_VIOLATIONS = """
 window.__violations = [];

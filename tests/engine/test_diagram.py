@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from app.engine.diagram import NoDiagram, render_svg
+from app.engine.diagram import NoDiagram
 from app.engine.xml import parse_document
+from app.rendering.diagram import render_svg
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"

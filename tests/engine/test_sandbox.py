@@ -178,7 +178,7 @@ def test_data_named_like_a_refused_builtin_still_works(env: SandboxedEnvironment
 
 
 def test_compiled_code_is_cached() -> None:
-    from app.engine.sandbox import _compile
+    from app.engine.sandbox.compiling import _compile
 
     source = "cached_value_7 + 1"
     env = SandboxedEnvironment()

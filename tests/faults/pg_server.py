@@ -67,8 +67,12 @@ class PostgresServer:
                   "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
 
     def start(self) -> None:
+        # fsync off is safe here (a stopped server's writes are still in the OS's cache), but
+        # commits must reach the WAL before they are acknowledged: with synchronous_commit off,
+        # an immediate stop loses the last ones, and the tests would read a database that
+        # forgot what they saw committed.
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                   "-c fsync=off -c full_page_writes=off")
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
                   "-l", str(self.data / "server.log"), "-w", "-t", "60", "start")
 

@@ -18,7 +18,6 @@ from app.engine import runner
 from app.main import create_app
 from app.services.context import ServiceContext
 from tests.conftest import FIXTURES, token_for, upload
-from tests.security import cheap_hashing  # noqa: F401
 
 
 class Injected(RuntimeError):

@@ -15,7 +15,6 @@ from app.api.reports import negotiate
 from app.services.context import ServiceContext
 from tests.conftest import ClientFactory
 from tests.reports import YEAR, seed_year
-from tests.security import cheap_hashing  # noqa: F401  (an autouse fixture: cheap tokens)
 
 ANNUAL = "/api/v1/reports/annual"
 PMF = "/api/v1/reports/pmf"

@@ -8,7 +8,6 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.routes.driver import CaseDriver
-from tests.security import cheap_hashing  # noqa: F401  (an autouse fixture: cheap tokens)
 
 ANNUAL = "/api/v1/reports/annual"
 

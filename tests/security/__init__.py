@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
-from app.auth import secrets
 
 PROBE_LANES = ("board_manager", "chair", "panel_member", "reviewer", "agency_lead")
 
@@ -91,11 +86,3 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
                 found.add((method, path))
     return found
 
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """argon2 at its cheapest: these tests make many tokens and users, and the hash's cost is
-    not under test (verification still goes through argon2 with the parameters in the hash)."""
-    monkeypatch.setattr(secrets, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                           parallelism=1))
-    yield

@@ -26,12 +26,7 @@ from tests.conftest import (
     token_for,
     upload,
 )
-from tests.security import (  # cheap_hashing: an autouse fixture
-    LANE_PROBE_BPMN,
-    assert_no_leak,
-    cheap_hashing,  # noqa: F401
-    post_files,
-)
+from tests.security import LANE_PROBE_BPMN, assert_no_leak, post_files
 
 DIVIDE = (FIXTURES / "divide.bpmn").read_text()
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'

@@ -16,11 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from app.clock import ManualClock
 from tests.conftest import START, ClientFactory
 from tests.routes.driver import CaseDriver
-from tests.security import (  # cheap_hashing: an autouse fixture
-    app_routes,
-    assert_no_leak,
-    cheap_hashing,  # noqa: F401
-)
+from tests.security import app_routes, assert_no_leak
 
 
 @dataclass

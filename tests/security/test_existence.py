@@ -8,7 +8,6 @@ from app.auth import audit
 from app.services.context import ServiceContext
 from tests.conftest import ClientFactory
 from tests.routes.driver import CaseDriver
-from tests.security import cheap_hashing  # noqa: F401
 
 
 def _same(found: object, missing: object, real_id: str, fake_id: str) -> None:

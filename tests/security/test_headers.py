@@ -14,7 +14,6 @@ from app.main import create_app
 from app.services.context import ServiceContext
 from app.settings import Settings
 from tests.conftest import PROCESSES, ClientFactory, demo_files, upload
-from tests.security import cheap_hashing  # noqa: F401  (an autouse fixture: cheap tokens)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "web" / "templates"
 EXPECTED = {

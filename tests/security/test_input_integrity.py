@@ -20,7 +20,6 @@ from tests.forms.test_task_page import pages  # noqa: F401  (a fixture)
 from tests.grading.test_referral_page import browser  # noqa: F401  (a fixture)
 from tests.grading.test_referral_page import form_of as referral_form
 from tests.routes.driver import CaseDriver
-from tests.security import cheap_hashing  # noqa: F401
 
 LONE = '"\\ud800"'  # JSON for a lone high surrogate: valid JSON, not valid text
 PAIR = '"\\ud83d\\ude00"'  # a surrogate pair: one real character

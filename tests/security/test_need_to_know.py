@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ClientFactory
 from tests.routes.driver import AGENCY_REVIEW, REVIEW_TEAM, CaseDriver
-from tests.security import cheap_hashing  # noqa: F401
 
 CASE = {"reference", "child_pseudonym"}
 REFERRAL = CASE | {"agencies", "incident_date", "summary", "facts", "grade", "route"}

@@ -27,7 +27,6 @@ from app.clock import ManualClock
 from app.services.context import ServiceContext
 from tests.conftest import PROCESSES, ClientFactory
 from tests.routes.driver import ACTION, AGENCY_REVIEW, FINDINGS, REVIEW_TEAM
-from tests.security import cheap_hashing  # noqa: F401
 from tests.security.walk import AGENCIES, REASONING, Walk, agency_review, marker, reason
 
 CASE = {"reference", "child_pseudonym"}

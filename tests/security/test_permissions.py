@@ -24,13 +24,7 @@ from app.main import create_app
 from app.services.context import ServiceContext
 from tests.conftest import FIXTURES, ClientFactory
 from tests.routes.driver import ACTION, AGENCY_REVIEW, REVIEW_TEAM, CaseDriver
-from tests.security import (  # cheap_hashing: an autouse fixture
-    LANE_PROBE_BPMN,
-    app_routes,
-    assert_no_leak,
-    cheap_hashing,  # noqa: F401
-    post_files,
-)
+from tests.security import LANE_PROBE_BPMN, app_routes, assert_no_leak, post_files
 
 # ---- who ---------------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from app.services import idempotency, retention
 from app.services.context import ServiceContext
 from app.web.session import LOGIN_CSRF_COOKIE
 from tests.conftest import FIXTURES, ClientFactory, route_files, token_for, upload
-from tests.security import cheap_hashing  # noqa: F401
 
 KEY = "Idempotency-Key"
 REFERRAL = {"child_pseudonym": "Child A", "agencies": ["police", "health"],

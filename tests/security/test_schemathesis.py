@@ -59,7 +59,6 @@ from app.main import create_app
 from app.services.context import ServiceContext, build_context
 from app.settings import Settings
 from tests.conftest import PROCESSES, START, route_files, token_for
-from tests.security import cheap_hashing  # noqa: F401  (an autouse fixture)
 
 ALL_ROLES = ("board_manager", "chair", "panel_member", "reviewer", "agency_lead", "designer",
              "auditor", "admin")

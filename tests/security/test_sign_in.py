@@ -26,7 +26,6 @@ from app.services.context import ServiceContext, build_context
 from app.settings import Settings, get_settings
 from app.web.session import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from tests.conftest import PROCESSES
-from tests.security import cheap_hashing  # noqa: F401  (an autouse fixture: cheap hashes)
 
 PASSWORD = "the right password"
 WRONG = "not the password"

@@ -12,14 +12,8 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from app.services.forms import validate_submission
-from app.web.forms import (
-    apply_action,
-    errors_by_field,
-    field_id,
-    form_errors_summary,
-    parse_form,
-    render_form,
-)
+from app.web.form_parsing import apply_action, field_id, parse_form
+from app.web.form_rendering import errors_by_field, form_errors_summary, render_form
 
 FORMS = Path(__file__).resolve().parents[2] / "processes" / "forms"
 FORM_NAMES = sorted(path.name.removesuffix(".schema.json") for path in FORMS.glob("*.json"))
@@ -460,3 +454,31 @@ def test_values_and_messages_are_escaped() -> None:
     html = str(render_form(text_schema, {"t": '"><script>'}, []))
     assert "<script>" not in html
     assert page(html).xpath('.//input[@name="f.t"]')[0].get("value") == '"><script>'
+
+
+def test_every_text_the_schema_supplies_is_escaped_in_every_widget() -> None:
+    """The macros draw titles, hints, option labels, row labels and messages autoescaped."""
+    tag = "<b>x</b>"
+    rows = {"type": "object", "title": tag, "properties": {"r": {"type": "string", "title": tag}}}
+    properties: dict[str, Any] = {
+        "text": {"type": "string"},
+        "area": {"type": "string", "format": "textarea"},
+        "day": {"type": "string", "format": "date"},
+        "count": {"type": "integer"},
+        "yes": {"type": "boolean"},
+        "few": {"enum": ["a", "b"], "enumNames": [tag, tag]},
+        "many": {"enum": list("abcdef"), "enumNames": [tag] * 6},
+        "ticks": {"type": "array", "items": {"enum": ["a", "b"], "enumNames": [tag, tag]}},
+        "group": {"type": "object", "properties": {"inner": {"type": "string", "title": tag}}},
+        "list": {"type": "array", "minItems": 1, "items": rows},
+    }
+    for sub in properties.values():
+        sub.setdefault("title", tag)
+        sub["description"] = tag
+    schema = {"type": "object", "required": list(properties), "properties": properties}
+    errors = [{"field": name, "message": tag} for name in [*properties, "list.0.r", "(form)"]]
+    values = {"text": tag, "area": tag, "list": [{"r": tag}]}
+    html = str(render_form(schema, values, errors)) + str(
+        form_errors_summary(errors, schema=schema))
+    assert "<b>" not in html
+    assert html.count("&lt;b&gt;x&lt;/b&gt;") > 5 * len(properties)

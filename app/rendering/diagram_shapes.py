@@ -1,4 +1,4 @@
-"""SVG drawing primitives for app.engine.diagram: geometry, text layout, glyphs and markers.
+"""SVG drawing primitives for app.rendering.diagram: extent, text layout, glyphs and markers.
 
 Everything here builds lxml SVG elements, so text and attribute values are escaped by lxml.
 The glyphs are deliberately simple approximations of the BPMN 2.0 notation.
@@ -9,9 +9,10 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from dataclasses import dataclass
 
 from lxml import etree
+
+from app.engine.diagram import Box
 
 SVG_NS = "http://www.w3.org/2000/svg"
 FONT_SIZE = 12.0
@@ -19,7 +20,6 @@ LABEL_FONT_SIZE = 11.0
 CHAR_WIDTH = 0.52  # average glyph width of a sans-serif font, in ems
 LINE_HEIGHT = 1.2
 MARGIN = 20.0
-MAX_COORD = 1e7
 INK = "#22242a"
 PAPER = "#ffffff"
 
@@ -39,82 +39,6 @@ STYLE = """
 """
 
 _NOT_XML_CHARS = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-@dataclass(frozen=True)
-class Box:
-    """An axis-aligned rectangle in diagram coordinates."""
-
-    x: float
-    y: float
-    w: float
-    h: float
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
-
-    @property
-    def right(self) -> float:
-        return self.x + self.w
-
-    @property
-    def bottom(self) -> float:
-        return self.y + self.h
-
-    def inset(self, d: float) -> Box:
-        """The box shrunk by d on every side (never below zero size)."""
-        w = max(self.w - 2 * d, 0.0)
-        h = max(self.h - 2 * d, 0.0)
-        return Box(self.cx - w / 2, self.cy - h / 2, w, h)
-
-
-# ---- reading DI geometry ---------------------------------------------------------------
-
-
-def local_name(node: etree._Element) -> str:
-    """An element's tag without its namespace ("" for comments and processing instructions)."""
-    return node.tag.rpartition("}")[2] if isinstance(node.tag, str) else ""
-
-
-def children(node: etree._Element, local: str) -> list[etree._Element]:
-    """Direct child elements with this local name, in any namespace."""
-    return [child for child in node if local_name(child) == local]
-
-
-def number(value: str | None) -> float | None:
-    """A finite coordinate from an attribute (clamped to +-MAX_COORD), or None."""
-    try:
-        parsed = float(value) if value is not None else None
-    except ValueError:
-        return None
-    if parsed is None or not math.isfinite(parsed):
-        return None
-    return max(-MAX_COORD, min(MAX_COORD, parsed))
-
-
-def bounds(node: etree._Element) -> Box | None:
-    """The dc:Bounds child of a DI element, normalised; None when absent or unreadable."""
-    for child in children(node, "Bounds"):
-        values = [number(child.get(name)) for name in ("x", "y", "width", "height")]
-        if all(value is None for value in values):
-            continue
-        x, y, w, h = (value or 0.0 for value in values)
-        return Box(min(x, x + w), min(y, y + h), abs(w), abs(h))
-    return None
-
-
-def label_bounds(node: etree._Element) -> Box | None:
-    """The bounds of a DI element's BPMNLabel, when it has usable ones."""
-    for label in children(node, "BPMNLabel"):
-        box = bounds(label)
-        if box is not None and box.w > 0 and box.h > 0:
-            return box
-    return None
 
 
 class Extent:

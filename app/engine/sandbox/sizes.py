@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from app.engine import memory_guard
-from app.engine.sandbox_errors import ScriptLimitExceeded, ScriptNotAllowed
+from app.engine.sandbox.errors import ScriptLimitExceeded, ScriptNotAllowed
 
 MAX_SEQUENCE_LENGTH = 1_000_000  # items or characters one operation may produce
 MAX_INT_BITS = 100_000  # about 30,000 decimal digits
@@ -97,7 +97,7 @@ def _add(a: Any, b: Any) -> Any:
 
 def _iadd(a: Any, b: Any) -> Any:
     _check_add(a, b)
-    return operator.iadd(a, b)
+    return operator.iadd(a, b)  # type: ignore[no-untyped-call]  # untyped in typeshed
 
 
 def _mul(a: Any, b: Any) -> Any:
@@ -125,23 +125,23 @@ def _mod(a: Any, b: Any) -> Any:
 
 def _imul(a: Any, b: Any) -> Any:
     _check_mul(a, b)
-    return operator.imul(a, b)
+    return operator.imul(a, b)  # type: ignore[no-untyped-call]  # untyped in typeshed
 
 
 def _ipow(a: Any, b: Any) -> Any:
     _check_pow(a, b)
-    return operator.ipow(a, b)
+    return operator.ipow(a, b)  # type: ignore[no-untyped-call]  # untyped in typeshed
 
 
 def _ilshift(a: Any, b: Any) -> Any:
     _check_lshift(a, b)
-    return operator.ilshift(a, b)
+    return operator.ilshift(a, b)  # type: ignore[no-untyped-call]  # untyped in typeshed
 
 
 def _imod(a: Any, b: Any) -> Any:
     if isinstance(a, str | bytes):
         _check_percent_format(a)
-    return operator.imod(a, b)
+    return operator.imod(a, b)  # type: ignore[no-untyped-call]  # untyped in typeshed
 
 
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
@@ -242,6 +242,7 @@ _TEXT_METHODS: dict[str, Callable[..., Any]] = {
 
 def _range(*args: int) -> range:
     result = range(*args)
+    length: int | float
     try:
         length = len(result)
     except OverflowError:
