@@ -9,12 +9,11 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.api.cases import ReferencePath
 from app.api.deps import ContextDep, PrincipalDep
 from app.api.learning import PublicationPublic
 from app.api.params import IsoDate
 from app.api.routing import ServiceRoute
-from app.api.schemas import ERROR_RESPONSES
+from app.api.schemas import ERROR_RESPONSES, ReferencePath
 from app.rendering import briefings as documents
 from app.services import briefings
 

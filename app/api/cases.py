@@ -19,9 +19,9 @@ from app.api.schemas import (
     EventPublic,
     Page,
     ReasonText,
+    ReferencePath,
     TaskSummary,
 )
-from app.api.schemas import ReferencePath as ReferencePath  # app.api.briefings imports it here
 from app.auth import policy
 from app.auth.principal import Principal
 from app.services import cases, deadlines
