@@ -155,6 +155,9 @@ class HumanTask(Base):
     completed_by: Mapped[str | None] = mapped_column(String(200))
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Answers saved in the inbox but not yet submitted."""
+    element_process: Mapped[str | None] = mapped_column(String(255))
+    """The BPMN process the task is drawn in: the called review route for a task inside a call
+    activity (its instance's `process_key` is the referral's). Null on rows from before it."""
 
 
 class Event(Base):

@@ -79,6 +79,8 @@ class ReadyTask:
     instructions: str | None
     agency: str | None
     due_at: dt.datetime | None = None
+    process: str | None = None
+    """The BPMN process the task belongs to (a called process's id inside a call activity)."""
 
 
 @dataclass
@@ -312,6 +314,7 @@ def ready_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
             instructions=instructions.render(extensions.get("instructionsForEndUser"), {
                 key: value for key, value in task.data.items() if key in readable}),
             agency=agency if isinstance(agency, str) else None,
+            process=task.workflow.spec.name,
         ))
     return tasks
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.auth import policy
 from app.auth.principal import Principal
@@ -35,16 +35,23 @@ def _read(source: bytes, version: ProcessVersion, *, completed: Set[str] = froze
 def heat(ctx: ServiceContext, principal: Principal, key: str,
          version: int | None = None) -> dict[str, int]:
     """How many running instances wait at each user task of the process, counting only the
-    tasks the principal may see (an agency lead learns nothing of other agencies' cases)."""
+    tasks the principal may see (an agency lead learns nothing of other agencies' cases).
+
+    A review route runs as a call activity of the referral, so its tasks are counted by the
+    process they are drawn in, not by their instance's process. `version` filters the
+    instances started from that version of the process; a called process's tasks are counted
+    whatever the version (the referral's instance does not record which one it called)."""
     policy.require(principal, "read_definitions")
+    drawn_in = func.coalesce(HumanTask.element_process, HumanTask.process_key)
     with ctx.uow() as uow:
         query = (select(HumanTask.bpmn_id, func.count(func.distinct(HumanTask.instance_id)))
                  .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                 .where(HumanTask.process_key == key, HumanTask.state == "ready",
+                 .where(drawn_in == key, HumanTask.state == "ready",
                         policy.visible_tasks(principal))
                  .group_by(HumanTask.bpmn_id))
         if version is not None:
-            query = query.where(ProcessInstance.version == version)
+            query = query.where(or_(ProcessInstance.process_key != key,
+                                    ProcessInstance.version == version))
         return {bpmn_id: count for bpmn_id, count in uow.session.execute(query).all()}
 
 

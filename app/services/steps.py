@@ -159,7 +159,7 @@ def _sync_tasks(uow: UnitOfWork, instance: ProcessInstance, workflow: runner.Wor
             "title": task.title, "lane": task.lane, "agency": task.agency, "state": "ready",
             "assignee": None, "form_name": task.form, "instructions": task.instructions,
             "due_at": task.due_at, "created_at": at, "completed_at": None,
-            "completed_by": None,
+            "completed_by": None, "element_process": task.process,
         }
         uow.append(HumanTask, values)
         current.append(HumanTask(**values))  # the caller's answer; not in the session

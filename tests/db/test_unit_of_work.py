@@ -89,7 +89,7 @@ def test_a_guarded_write_that_matches_no_row_is_stale_and_keeps_nothing(
         ctx: ServiceContext) -> None:
     ghost = detached(HumanTask, [
         "t-ghost", "i-ghost", "p", None, "b", "t", None, None, "ready", None, None, None, None,
-        AT, None, None, None])
+        AT, None, None, None, None])
     with ctx.uow() as uow:
         uow.append(AuditEntry, _entry("with the ghost"))
         uow.write(TASK_DONE_WRITER, ghost, {"state": "completed"})

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from tests.conftest import demo_files, upload
+from tests.routes.driver import CaseDriver
 
 
 def group(svg: bytes, element_id: str, kind: str = "el") -> etree._Element:
@@ -46,3 +47,21 @@ def test_definition_diagram_counts_waiting_instances(client: TestClient) -> None
     assert versioned.status_code == 200
     assert client.get("/api/v1/definitions/demo_triage/diagram.svg",
                       params={"version": 7}).status_code == 404
+
+
+def test_a_review_route_called_by_the_referral_counts_its_own_tasks(
+        client: TestClient) -> None:
+    """The review routes run as call activities of the referral: their waiting tasks show on
+    their own diagrams, not on the referral's."""
+    driver = CaseDriver(client)
+    driver.deploy()
+    driver.refer(abuse_or_neglect=True, seriously_harmed=True, interagency_concern="curiosity")
+    driver.screen("concise")
+    driver.endorse()
+    waiting = "agree_terms_of_reference"
+    assert waiting in driver.ready_ids(), driver.ready_ids()
+    concise = client.get("/api/v1/definitions/concise_review/heat").json()
+    assert concise.get(waiting) == 1, concise
+    assert waiting not in client.get("/api/v1/definitions/referral/heat").json()
+    svg = client.get("/api/v1/definitions/concise_review/diagram.svg").content
+    assert "1" in "".join(group(svg, waiting, kind="badge").itertext())
