@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -14,14 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, insert, select
 
-from app.auth import users
 from app.clock import ManualClock
 from app.db.models import Event, IdempotencyKey, ProcessInstance, ReviewCase
 from app.main import create_app
 from app.services import idempotency, retention
 from app.services.context import ServiceContext
-from app.web.session import LOGIN_CSRF_COOKIE
 from tests.conftest import FIXTURES, ClientFactory, route_files, token_for, upload
+from tests.grading.test_referral_page import browser  # noqa: F401  (a fixture)
 
 KEY = "Idempotency-Key"
 REFERRAL = {"child_pseudonym": "Child A", "agencies": ["police", "health"],
@@ -29,7 +28,6 @@ REFERRAL = {"child_pseudonym": "Child A", "agencies": ["police", "health"],
             "facts": {"abuse_or_neglect": True, "seriously_harmed": True}}
 WAITING = {"process_key": "message_wait", "business_key": "CASE-1"}
 MESSAGE = {"name": "agency_response", "business_key": "CASE-1", "data": {"answer_count": 4}}
-PASSWORD = "a long enough demo password"
 
 
 def count(ctx: ServiceContext, model: type, *where: object) -> int:
@@ -279,26 +277,6 @@ def test_racing_messages_with_one_key_deliver_once(client: TestClient,
                  Event.type == "message_received") == 1
 
 
-@pytest.fixture
-def browser(ctx: ServiceContext) -> Iterator[TestClient]:
-    """A signed-in board manager, with the Board's routes deployed."""
-    app = create_app(context=ctx)
-    with TestClient(app, headers={"Authorization": f"Bearer {token_for(ctx, 'designer')}"}) \
-            as designer:
-        upload(designer, *route_files())
-    with ctx.uow() as uow:
-        users.create(uow.session, "bea.manager", PASSWORD, ["board_manager"], None,
-                     ctx.clock.now())
-        uow.commit()
-    with TestClient(app, base_url="https://testserver") as page:
-        page.get("/ui/login")
-        signed_in = page.post("/ui/login", follow_redirects=False, data={
-            "name": "bea.manager", "password": PASSWORD,
-            "csrf_token": page.cookies[LOGIN_CSRF_COOKIE]})
-        assert signed_in.status_code == 303
-        yield page
-
-
 def filled_form(page: TestClient) -> dict[str, str]:
     response = page.get("/ui/referrals/new")
     [form] = lxml.html.fromstring(response.text).xpath('//form[contains(@class, "task-form")]')
@@ -309,7 +287,7 @@ def filled_form(page: TestClient) -> dict[str, str]:
     return values
 
 
-def test_the_referral_form_posted_twice_opens_one_case(browser: TestClient,
+def test_the_referral_form_posted_twice_opens_one_case(browser: TestClient,  # noqa: F811
                                                        ctx: ServiceContext) -> None:
     values = filled_form(browser)
     assert values["submission_token"]
@@ -336,7 +314,7 @@ def test_the_referral_form_posted_twice_opens_one_case(browser: TestClient,
 
 
 @pytest.mark.parametrize("token", ["", "made-up", "nonce.0123456789abcdef0123456789abcdef"])
-def test_the_referral_form_needs_the_token_its_page_issued(browser: TestClient,
+def test_the_referral_form_needs_the_token_its_page_issued(browser: TestClient,  # noqa: F811
                                                            ctx: ServiceContext,
                                                            token: str) -> None:
     values = {**filled_form(browser), "submission_token": token}
