@@ -251,12 +251,11 @@ class UnitOfWork:
     def commit(self) -> None:
         """Write everything and commit; while a request holds commits (`holding_commits`),
         the COMMIT itself waits for its response."""
+        self.flush()
         held = _held.get()
         if held is not None:
-            self.flush()
             held.hold(self)
             return
-        self.flush()
         self.session.commit()
         self._committed()
 

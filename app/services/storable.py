@@ -36,9 +36,10 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def _join(path: str, part: object) -> str:
+def _join(path: str, part: object, unstorable: bool = False) -> str:
+    """`path` and `part` as a field path; an `unstorable` name is escaped to be shown."""
     name = str(part)
-    if text_problem(name) is not None:
+    if unstorable:
         name = name.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\0")
     return f"{path}.{name}" if path else name
 
@@ -66,11 +67,10 @@ def find_problem(value: Any, max_depth: int, path: str = "", depth: int = 0) -> 
     if depth >= max_depth:
         return (path, f"is nested more than {max_depth} levels deep")
     for key, member in members:
-        where = _join(path, key)
-        if isinstance(key, str):
-            problem = text_problem(key)
-            if problem:
-                return where, f"is a name that {problem.replace('holds', 'contains', 1)}"
+        problem = text_problem(key) if isinstance(key, str) else None
+        where = _join(path, key, unstorable=problem is not None)
+        if problem:
+            return where, f"is a name that {problem.replace('holds', 'contains', 1)}"
         found = find_problem(member, max_depth, where, depth + 1)
         if found is not None:
             return found
@@ -81,9 +81,10 @@ def form_problem(items: Iterable[tuple[str, Any]]) -> Problem | None:
     """The first field of a submitted form whose text cannot be stored (files are not text)."""
     for name, value in items:
         if isinstance(value, str):
-            problem = text_problem(value) or text_problem(name)
+            name_problem = text_problem(name)
+            problem = text_problem(value) or name_problem
             if problem:
-                return _join("", name), problem
+                return _join("", name, unstorable=name_problem is not None), problem
     return None
 
 
@@ -103,6 +104,8 @@ def check(value: Any, max_depth: int = DEFAULT_MAX_DEPTH, prefix: str = "") -> N
 _DUMPED_DEPTH = 900
 """Deeper than `json.dumps` itself could have written."""
 _ESCAPED_SURROGATE = re.compile(r"\\ud[89a-f][0-9a-f]{2}", re.IGNORECASE)
+"""Any surrogate escape: a pair may stand for two lone halves side by side in the data, which
+the text cannot tell from one character outside the BMP, so the walk decides."""
 
 
 def check_dumped(text: str, data: Callable[[], Any], prefix: str) -> None:
