@@ -36,11 +36,15 @@ def text_problem(text: str) -> str | None:
     return None
 
 
+def escaped(text: str) -> str:
+    """`text` with what cannot be stored escaped (NUL as `\\0`, a lone surrogate as
+    `\\udXXX`): to keep or show what a caller sent that cannot be kept as it is."""
+    return text.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode()
+
+
 def _join(path: str, part: object, unstorable: bool = False) -> str:
     """`path` and `part` as a field path; an `unstorable` name is escaped to be shown."""
-    name = str(part)
-    if unstorable:
-        name = name.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\0")
+    name = escaped(str(part)) if unstorable else str(part)
     return f"{path}.{name}" if path else name
 
 

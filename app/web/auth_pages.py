@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.services import accounts
+from app.services import accounts, storable
 from app.services.context import ServiceContext
 from app.web.session import (
     LOGIN_CSRF_COOKIE,
@@ -41,7 +41,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 def _storable(text: str, length: int) -> str:
     """Text as the database can keep it (a name tried may hold anything)."""
-    return text.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode()[:length]
+    return storable.escaped(text)[:length]
 
 
 def _wait_words(seconds: int) -> str:
