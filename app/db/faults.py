@@ -27,6 +27,19 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, DBAPIError):
         return False
-    if exc.connection_invalidated:
+    if exc.connection_invalidated or _while_connection_lost(exc.orig):
         return True
     return isinstance(exc, OperationalError | InterfaceError) and not is_contention(exc)
+
+
+def _while_connection_lost(error: BaseException | None) -> bool:
+    """Whether the driver's error was raised while it handled a lost connection. SQLAlchemy's
+    pre-ping on psycopg, finding the socket closed, then resets autocommit on the dead
+    connection, and psycopg refuses with a ProgrammingError ("connection in transaction
+    status ACTIVE") that hides the OperationalError it came from."""
+    seen = error.__context__ if error is not None else None
+    while seen is not None:
+        if type(seen).__name__ in ("OperationalError", "InterfaceError"):  # PEP 249's names
+            return True
+        seen = seen.__context__
+    return False

@@ -20,13 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 
 from app.auth import users
 from app.clock import ManualClock
+from app.db.faults import is_unavailable
 from app.db.migrate import upgrade
 from app.db.models import AuditEntry, ProcessInstance
 from app.main import create_app
@@ -255,3 +258,22 @@ def test_a_database_refusing_connections_is_a_503_on_both_backends(
             for call in outage_requests(service).values():
                 assert_unavailable(answer_within(FAST, call))
         assert_back_and_audited(service, before, entries_before, len(outage_requests(service)))
+
+
+def _programming_error(raised_while: BaseException | None) -> ProgrammingError:
+    try:
+        try:
+            if raised_while is not None:
+                raise raised_while
+        finally:
+            raise psycopg.ProgrammingError("can't change 'autocommit' now: connection in "
+                                           "transaction status ACTIVE")
+    except psycopg.ProgrammingError as orig:
+        return ProgrammingError("SELECT 1", None, orig)
+
+
+def test_an_error_raised_while_the_driver_handles_a_lost_connection_is_unavailable() -> None:
+    """SQLAlchemy's pre-ping on psycopg, finding the socket closed, tries to reset autocommit
+    on the dead connection; psycopg's refusal must still be a 503, not a 500."""
+    assert is_unavailable(_programming_error(psycopg.OperationalError("socket closed")))
+    assert not is_unavailable(_programming_error(None))  # a programming error on its own
