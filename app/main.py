@@ -28,7 +28,6 @@ from app.api import (
     tasks,
 )
 from app.api.limits import BodySizeLimit
-from app.api.read_requests import ReadOnlyRequests
 from app.api.security_headers import SecurityHeaders
 from app.services.context import ServiceContext, build_context
 from app.settings import Settings, get_settings
@@ -78,7 +77,6 @@ def create_app(settings: Settings | None = None,
     for page_module in (auth_pages, inbox_pages, case_pages, referral_pages, session_pages):
         app.include_router(page_module.router)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.add_middleware(ReadOnlyRequests)
     app.add_middleware(audit_trail.AuditMiddleware)
     app.add_middleware(BodySizeLimit, default_limit=settings.max_request_bytes,
                        upload_limit=settings.max_upload_bytes * 20)

@@ -20,13 +20,16 @@ see the same machine state:
   (method, path, headers with the token) and JSON body go in, the response's messages come out
   (`AsgiCaller` in _support.py). Everything the service does is measured: routing, validation,
   the token check, the use case, serialization and the audit entry; each request checks its
-  token, loads, steps and saves the instance, its task index, its timeline and its audit entry
-  in one transaction, on one trip to the thread pool. With --client httpx or testclient the
-  verdict is taken through those clients instead.
+  token in one statement, then loads, steps and saves the instance, its task index, its
+  timeline and its audit entry in one transaction: two trips to the thread pool. With --client
+  httpx or testclient the verdict is taken through those clients instead.
 * API/httpx (for information): the same app and database called through httpx's AsyncClient
   over ASGITransport. The difference from API is httpx's own work in the benchmark's process,
   building each request and reading each response (about 0.8 ms a request here), which a
   deployed service does not pay; --no-httpx leaves it out.
+* API/TCP (for information): `reviewflow serve` (uvicorn) in a process of its own, on a
+  database of its own, called over real TCP by a keep-alive httpx client in the benchmark's
+  process (`over_tcp.py`); --no-tcp leaves it out.
 * service (for information): the same use cases called directly (`instances.start`,
   `tasks.complete`) by a principal with the same roles, on a database of its own; this splits
   the API's cost into database+engine work and HTTP/authentication/audit work.
@@ -80,8 +83,10 @@ from _support import (
     principal,
     sqlite_database,
 )
+from over_tcp import served, tcp_client
 from overhead_report import (
     HTTPX,
+    TCP,
     Result,
     RoundTrips,
     Timing,
@@ -374,6 +379,14 @@ async def run_backend(backend: str,
             if with_httpx(args):
                 through_httpx = await clients.enter_async_context(open_client(app, "httpx"))
                 runners.insert(2, ApiRunner(through_httpx, token, HTTPX))
+            if not args.no_tcp:
+                tcp_ctx = stack.enter_context(
+                    deployed_context(stack.enter_context(new_database())))
+                tcp_token = api_token(tcp_ctx, "bench-tcp", *CALLER_ROLES)
+                base_url = stack.enter_context(served(
+                    tcp_ctx.engine.url.render_as_string(hide_password=False)))
+                over_tcp = await clients.enter_async_context(tcp_client(base_url))
+                runners.append(ApiRunner(over_tcp, tcp_token, TCP))
             print(f"  {backend}: warming up ({args.warmup} cases per runner), then "
                   f"{args.cases} cases per runner in {args.rounds} interleaved rounds ...",
                   flush=True)
@@ -403,6 +416,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-httpx", action="store_true",
                         help="leave out the informational runner that calls the API through "
                              "httpx's client")
+    parser.add_argument("--no-tcp", action="store_true",
+                        help="leave out the informational runner that calls `reviewflow serve` "
+                             "over real TCP")
     parser.add_argument("--no-service", action="store_true",
                         help="leave out the informational service-layer runner")
     parser.add_argument("--no-floor", action="store_true",

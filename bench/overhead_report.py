@@ -13,7 +13,10 @@ write and COMMIT)."""
 
 def target(backend: str) -> float:
     return TARGETS.get(backend, 0.30)
+
+
 HTTPX = "API/httpx"
+TCP = "API/TCP"
 
 
 @dataclass
@@ -72,6 +75,7 @@ def with_httpx(args: argparse.Namespace) -> bool:
 
 def print_table(results: list[Result], args: argparse.Namespace) -> None:
     names = (["raw", "API"] + ([HTTPX] if with_httpx(args) else [])
+             + ([] if args.no_tcp else [TCP])
              + ([] if args.no_service else ["service"])
              + ([] if args.no_floor else ["engine", "floor"]))
     print()
@@ -113,6 +117,9 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
         print(f"{HTTPX} = the same API and database called through httpx's AsyncClient, whose "
               "own request building and response reading the service never pays (for "
               "information; not part of the target)")
+    if not args.no_tcp:
+        print(f"{TCP} = `reviewflow serve` (uvicorn) in another process, called over real TCP "
+              "by a keep-alive httpx client (for information; not part of the target)")
     if not args.no_service:
         print("service = the same use cases called without HTTP (for information; not part of "
               "the target)")
@@ -139,6 +146,8 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
                          f"{result.timings['API'].ms_per_case / beneath:.2f} (time per case)")
             if with_httpx(args):
                 line += f" (through httpx: {result.ratio_of(HTTPX):.3f}, for information)"
+            if TCP in result.timings:
+                line += f" (over TCP: {result.ratio_of(TCP):.3f}, for information)"
             print(line)
 
 

@@ -133,12 +133,16 @@ def test_the_check_finds_a_private_access() -> None:
         "self.response_field (FastAPI's internals)"]
 
 
-STILL_TO_GO = {"app/api/routing.py"}
-"""`ServiceRoute` validates and serializes responses through FastAPI's response field; it goes
-with issue 18's points 1 and 2 (endpoints on public FastAPI). Nothing else may be added here."""
-
-
 def test_app_uses_no_private_api_of_its_libraries() -> None:
-    found = [line for line in offenders() if line.split(":")[0] not in STILL_TO_GO]
+    found = offenders()
     assert not found, "private internals used in app/:\n" + "\n".join(found)
-    assert {line.split(":")[0] for line in offenders()} == STILL_TO_GO  # shrink it when done
+
+
+def test_request_state_is_passed_explicitly() -> None:
+    """No context variable decides what a unit of work, a commit or an audit entry means:
+    the session, read-only mode, the audit entry and the idempotency claim are arguments."""
+    found = [f"{path.relative_to(APP.parent)}:{node.lineno}"
+             for path, tree in _trees().items() for node in ast.walk(tree)
+             if isinstance(node, ast.Name | ast.Attribute)
+             and (node.id if isinstance(node, ast.Name) else node.attr) == "ContextVar"]
+    assert not found, "context variables in app/: " + ", ".join(found)

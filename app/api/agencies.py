@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.api.deps import ContextDep, PrincipalDep
-from app.api.routing import ServiceRoute
+from app.api import serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.services import agencies
 
-router = APIRouter(prefix="/api/v1", tags=["agencies"], route_class=ServiceRoute)
+router = APIRouter(prefix="/api/v1", tags=["agencies"], dependencies=[CHECKED_INPUT])
 
 
 class AgencyPublic(BaseModel):
@@ -19,8 +19,9 @@ class AgencyPublic(BaseModel):
 
 
 @router.get("/agencies", response_model=list[AgencyPublic])
-def list_agencies(ctx: ContextDep, principal: PrincipalDep) -> list[AgencyPublic]:
+async def list_agencies(ctx: ContextDep, principal: PrincipalDep,
+                        audit: AuditDep) -> list[AgencyPublic]:
     """The partner agencies (`processes/agencies.json`), for any signed-in caller."""
     del principal  # any role may read the register; the dependency authenticates the caller
-    return [AgencyPublic(id=a.id, name=a.name, kind=a.kind)
-            for a in agencies.register(ctx).agencies]
+    found = await serving.answer(audit, lambda: agencies.register(ctx).agencies)
+    return [AgencyPublic(id=a.id, name=a.name, kind=a.kind) for a in found]

@@ -1,10 +1,11 @@
 """Write the audit entry of every /api/v1 and /ui request: who, what, which target, the outcome.
 
-One middleware covers every route, so no read or write of case data can escape the log. Each
-entry is written, in a transaction of its own, before the response starts: by the route's
-worker thread right after a successful endpoint (see `app.api.routing`), in the step's own
-transaction for commands that advance an instance (`serve_command`), otherwise by the middleware
-when the response starts, or when the request fails without one (500).
+One middleware covers every route, so no read or write of case data can escape the log. It opens
+the request's entry (`RequestAudit`, on `request.state.audit`), and each entry is written before
+the response starts: in the step's own transaction for commands that advance an instance, by the
+endpoint's worker thread right after any other use case that succeeded (see `app.api.serving`),
+otherwise, in a transaction of its own, by the middleware when the response starts, or when the
+request fails without one (500).
 
 While the database is unavailable an entry cannot be written: it is logged at once and kept in
 memory (bounded), and the next entry written writes the kept ones first, marked `written_late`.
@@ -15,14 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import audit
@@ -97,7 +95,23 @@ class RequestAudit:
     context: ServiceContext
     written: bool = False
     after_commit: bool = False
-    """A step command failed after its step and entry were committed."""
+    """The request failed after its entry was written (with a committed step, for a command):
+    the failure is logged as well, marked so."""
+
+    def success_status(self) -> int:
+        """The status the route answers when it succeeds."""
+        return getattr(self.scope.get("route"), "status_code", None) or 200
+
+    def command_entry(self) -> audit.CommandEntry:
+        """The entry, for a step command to commit with its step (`app.services.steps`)."""
+        return audit.CommandEntry(self.values(self.success_status()))
+
+    def settle(self, command: audit.CommandEntry, status: int) -> None:
+        """After a command succeeded: its entry is written, with the step or now."""
+        if command.committed:
+            self.written = True
+        else:
+            self.write(status)
 
     def values(self, status: int) -> dict[str, Any]:
         scope = self.scope
@@ -128,7 +142,6 @@ class RequestAudit:
             return
         late: list[dict[str, Any]] = []
         try:
-            self.context.release_request_session()
             with self.context.lone_statement() as connection:
                 late = held.take()
                 for entry in late:
@@ -144,35 +157,6 @@ class RequestAudit:
                 held.hold(values)
 
 
-_current: ContextVar[RequestAudit | None] = ContextVar("reviewflow_request_audit", default=None)
-
-
-def serve_command(serve: Callable[[], Response], status: int) -> Response:
-    """Serve a command whose step commits the request's entry with it (status: the route's
-    success status); when no step committed it, the entry is written after the response."""
-    current = _current.get()
-    if current is None or current.written:
-        return serve()
-    with audit.with_command(current.values(status)) as command:
-        try:
-            response = serve()
-        except BaseException:
-            # The step may have committed (with its entry) before a later part failed: the
-            # middleware then logs the failed response as well, marked as after the commit.
-            current.after_commit = command.committed
-            raise
-        current.written = command.committed
-    current.write(response.status_code)
-    return response
-
-
-def record_success(status: int) -> None:
-    """Write the current request's entry now, from the worker thread that served it."""
-    entry = _current.get()
-    if entry is not None:
-        entry.write(status)
-
-
 class AuditMiddleware:
     """Pure ASGI, so a request costs no extra task or stream (unlike BaseHTTPMiddleware)."""
 
@@ -184,7 +168,7 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         entry = RequestAudit(scope, scope["app"].state.context)
-        reset = _current.set(entry)
+        scope.setdefault("state", {})["audit"] = entry
 
         async def send_after_audit(message: Message) -> None:
             if message["type"] == "http.response.start" and not entry.written:
@@ -194,8 +178,7 @@ class AuditMiddleware:
         try:
             await self.app(scope, receive, send_after_audit)
         except Exception:
-            if not entry.written:
-                await run_in_threadpool(entry.write, 500)
+            if entry.written:  # the use case succeeded; answering it did not
+                entry.written, entry.after_commit = False, True
+            await run_in_threadpool(entry.write, 500)
             raise
-        finally:
-            _current.reset(reset)

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.api.deps import ContextDep, PrincipalDep
+from app.api import serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.api.learning import PublicationPublic
 from app.api.params import IsoDate
-from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES, ReferencePath
 from app.rendering import briefings as documents
 from app.services import briefings
 
-router = APIRouter(tags=["briefings"], route_class=ServiceRoute)
+router = APIRouter(tags=["briefings"], dependencies=[CHECKED_INPUT])
 
 Paragraphs = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=10000, pattern=r"\S")]
@@ -77,39 +77,46 @@ def _disposition(kind: str, name: str) -> dict[str, str]:
 
 @router.post("/api/v1/cases/{reference}/briefing", status_code=status.HTTP_201_CREATED,
              response_model=BriefingPublic, responses=ERROR_RESPONSES)
-def generate_briefing(ctx: ContextDep, principal: PrincipalDep,
-                      reference: str = ReferencePath,
-                      replace: bool = Query(False, description="regenerate an existing draft"),
-                      ) -> BriefingPublic:
+async def generate_briefing(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                            reference: str = ReferencePath,
+                            replace: bool = Query(False,
+                                                  description="regenerate an existing draft"),
+                            ) -> BriefingPublic:
     """Generate a draft from the review's findings (409 before the review has findings)."""
-    return _public(briefings.generate(ctx, principal, reference, replace))
+    return await serving.answer(audit, lambda: _public(
+        briefings.generate(ctx, principal, reference, replace)))
 
 
 @router.get("/api/v1/cases/{reference}/briefing", response_model=BriefingPublic,
             responses=ERROR_RESPONSES)
-def get_briefing(ctx: ContextDep, principal: PrincipalDep,
-                 reference: str = ReferencePath) -> BriefingPublic:
-    return _public(briefings.get(ctx, principal, reference))
+async def get_briefing(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                       reference: str = ReferencePath) -> BriefingPublic:
+    return _public(await serving.answer(audit, lambda: briefings.get(ctx, principal, reference)))
 
 
 @router.put("/api/v1/cases/{reference}/briefing", response_model=BriefingPublic,
             responses=ERROR_RESPONSES)
-def edit_briefing(ctx: ContextDep, principal: PrincipalDep, body: BriefingEdit,
-                  reference: str = ReferencePath) -> BriefingPublic:
+async def edit_briefing(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                        body: BriefingEdit, reference: str = ReferencePath) -> BriefingPublic:
     """Replace the text of a draft; a published briefing cannot be edited (409)."""
     content = briefings.Content(background=body.background, what_happened=body.what_happened,
                                 learning=body.learning, questions=body.questions)
-    return _public(briefings.edit(ctx, principal, reference, content))
+    return await serving.answer(audit, lambda: _public(
+        briefings.edit(ctx, principal, reference, content)))
 
 
 @router.get("/api/v1/cases/{reference}/briefing.html", response_class=HTMLResponse,
             responses=ERROR_RESPONSES)
-def briefing_html(ctx: ContextDep, principal: PrincipalDep,
-                  reference: str = ReferencePath) -> HTMLResponse:
+async def briefing_html(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                        reference: str = ReferencePath) -> HTMLResponse:
     """The briefing as a printable page."""
-    view = briefings.get(ctx, principal, reference)
-    return HTMLResponse(documents.html(view),
-                        headers=_disposition("inline", documents.filename(view, "html")))
+
+    def page() -> HTMLResponse:
+        view = briefings.get(ctx, principal, reference)
+        return HTMLResponse(documents.html(view),
+                            headers=_disposition("inline", documents.filename(view, "html")))
+
+    return await serving.answer(audit, page)
 
 
 @router.get("/api/v1/cases/{reference}/briefing.pdf", response_class=Response,
@@ -117,20 +124,24 @@ def briefing_html(ctx: ContextDep, principal: PrincipalDep,
                 "content": {"application/pdf": {"schema": {"type": "string",
                                                            "format": "binary"}}},
                 "description": "The briefing as an A4 PDF"}})
-def briefing_pdf(ctx: ContextDep, principal: PrincipalDep,
-                 reference: str = ReferencePath) -> Response:
-    view = briefings.get(ctx, principal, reference)
-    return Response(documents.pdf(view), media_type="application/pdf",
-                    headers=_disposition("attachment", documents.filename(view, "pdf")))
+async def briefing_pdf(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                       reference: str = ReferencePath) -> Response:
+    def document() -> Response:
+        view = briefings.get(ctx, principal, reference)
+        return Response(documents.pdf(view), media_type="application/pdf",
+                        headers=_disposition("attachment", documents.filename(view, "pdf")))
+
+    return await serving.answer(audit, document)
 
 
 @router.post("/api/v1/cases/{reference}/briefing/publish", response_model=BriefingPublic,
              responses=ERROR_RESPONSES)
-def publish_briefing(ctx: ContextDep, principal: PrincipalDep, body: BriefingPublish,
-                     reference: str = ReferencePath) -> BriefingPublic:
+async def publish_briefing(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                           body: BriefingPublish, reference: str = ReferencePath,
+                           ) -> BriefingPublic:
     """Check the text for the family's names (422 listing them), then publish it for 12 months.
 
     Publishing records a publication for practitioners, available until a year after it.
     """
-    return _public(briefings.publish(ctx, principal, reference, body.location,
-                                     body.published_on))
+    return await serving.answer(audit, lambda: _public(briefings.publish(
+        ctx, principal, reference, body.location, body.published_on)))

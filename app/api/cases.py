@@ -8,11 +8,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.api import idempotent
-from app.api.deps import ContextDep, PrincipalDep
+from app.api import idempotent, serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.api.idempotent import IdempotencyKeyHeader
 from app.api.params import IsoDate
-from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import (
     ERROR_RESPONSES,
     MAX_INT,
@@ -27,7 +26,7 @@ from app.auth.principal import Principal
 from app.services import cases, deadlines
 from app.services.errors import Invalid
 
-router = APIRouter(tags=["cases"], route_class=ServiceRoute)
+router = APIRouter(tags=["cases"], dependencies=[CHECKED_INPUT])
 
 Grade = Literal["catastrophic", "severe", "significant", "moderate", "low", "best_practice"]
 CaseStatus = Literal["screening", "awaiting_endorsement", "awaiting_national_panel", "in_review",
@@ -172,68 +171,73 @@ def _detail(view: cases.CaseView, principal: Principal) -> CaseDetail:
 
 @router.post("/api/v1/referrals", status_code=status.HTTP_201_CREATED, response_model=CaseDetail,
              responses=ERROR_RESPONSES)
-@step_command
-def create_referral(ctx: ContextDep, principal: PrincipalDep, body: ReferralCreate,
-                    idempotency_key: IdempotencyKeyHeader = None) -> CaseDetail | Response:
+async def create_referral(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                          body: ReferralCreate, idempotency_key: IdempotencyKeyHeader = None,
+                          ) -> CaseDetail | Response:
     """Open a case (reference `LIR-YYYY-NNNN`), grade it and start screening."""
     if body.incident_date > ctx.clock.now().date():
         raise Invalid("incident_date is in the future", field="incident_date")
     referral = cases.Referral(child_pseudonym=body.child_pseudonym, agencies=body.agencies,
                               incident_date=body.incident_date, summary=body.summary,
                               facts=body.facts.model_dump())
-    return idempotent.serve(ctx, principal, "refer", idempotency_key, body,
-                            status.HTTP_201_CREATED,
-                            lambda: _detail(cases.refer(ctx, principal, referral), principal))
+    return await serving.command(audit, lambda command: idempotent.serve(
+        ctx, principal, "refer", idempotency_key, body, status.HTTP_201_CREATED, command,
+        lambda command: cases.refer(ctx, principal, referral, command),
+        lambda view: _detail(view, principal)))
 
 
 @router.get("/api/v1/cases", response_model=Page[CasePublic])
-def list_cases(ctx: ContextDep, principal: PrincipalDep, status: CaseStatus | None = None,
-               grade: Grade | None = None, route: Route | None = None,
-               limit: int = Query(50, ge=1, le=500),
-               offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[CasePublic]:
-    rows, total = cases.list_cases(ctx, principal, status, grade, route, limit, offset)
+async def list_cases(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                     status: CaseStatus | None = None, grade: Grade | None = None,
+                     route: Route | None = None, limit: int = Query(50, ge=1, le=500),
+                     offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[CasePublic]:
+    rows, total = await serving.answer(audit, lambda: cases.list_cases(
+        ctx, principal, status, grade, route, limit, offset))
     return Page[CasePublic](items=[_public(r, principal) for r in rows], total=total,
                             limit=limit, offset=offset)
 
 
 @router.get("/api/v1/cases/{reference}", response_model=CaseDetail, responses=ERROR_RESPONSES)
-def get_case(ctx: ContextDep, principal: PrincipalDep,
-             reference: str = ReferencePath) -> CaseDetail:
+async def get_case(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                   reference: str = ReferencePath) -> CaseDetail:
     """Grade, route, status, key dates and the tasks open now."""
-    return _detail(cases.get(ctx, principal, reference), principal)
+    return _detail(await serving.answer(audit, lambda: cases.get(ctx, principal, reference)),
+                   principal)
 
 
 @router.get("/api/v1/cases/{reference}/timeline", response_model=list[CaseEventPublic],
             responses=ERROR_RESPONSES)
-def get_case_timeline(ctx: ContextDep, principal: PrincipalDep,
-                      reference: str = ReferencePath) -> list[CaseEventPublic]:
+async def get_case_timeline(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                            reference: str = ReferencePath) -> list[CaseEventPublic]:
     """The case's processes together (referral, routes, concerns), in time order."""
+    events = await serving.answer(audit, lambda: cases.timeline(ctx, principal, reference))
     return [CaseEventPublic(**EventPublic.model_validate(event).model_dump(),
                             instance_id=event.instance_id, process_key=process_key)
-            for event, process_key in cases.timeline(ctx, principal, reference)]
+            for event, process_key in events]
 
 
 @router.get("/api/v1/cases/{reference}/deadlines", response_model=list[DeadlinePublic],
             responses=ERROR_RESPONSES)
-def get_case_deadlines(ctx: ContextDep, principal: PrincipalDep,
-                       reference: str = ReferencePath) -> list[DeadlinePublic]:
+async def get_case_deadlines(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                             reference: str = ReferencePath) -> list[DeadlinePublic]:
     """Every statutory clock and commissioning deadline: due date, state, and when it was met."""
-    return [DeadlinePublic(**vars(deadline))
-            for deadline in deadlines.for_case(ctx, principal, reference)]
+    found = await serving.answer(audit, lambda: deadlines.for_case(ctx, principal, reference))
+    return [DeadlinePublic(**vars(deadline)) for deadline in found]
 
 
 @router.post("/api/v1/cases/{reference}/escalations", response_model=CaseDetail,
              responses=ERROR_RESPONSES)
-def escalate_case(ctx: ContextDep, principal: PrincipalDep, body: EscalationCreate,
-                  reference: str = ReferencePath) -> CaseDetail:
+async def escalate_case(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                        body: EscalationCreate, reference: str = ReferencePath) -> CaseDetail:
     """Raise the grade mid-route: the route is interrupted and the new grade's route starts."""
-    return _detail(cases.escalate(ctx, principal, reference, body.grade, body.reason), principal)
+    return await serving.answer(audit, lambda: _detail(
+        cases.escalate(ctx, principal, reference, body.grade, body.reason), principal))
 
 
 @router.post("/api/v1/cases/{reference}/concerns", status_code=status.HTTP_201_CREATED,
              response_model=CaseDetail, responses=ERROR_RESPONSES)
-@step_command
-def raise_concern(ctx: ContextDep, principal: PrincipalDep, body: ConcernCreate,
-                  reference: str = ReferencePath) -> CaseDetail:
+async def raise_concern(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                        body: ConcernCreate, reference: str = ReferencePath) -> CaseDetail:
     """An urgent protection concern: a task for the board manager; the review goes on."""
-    return _detail(cases.raise_concern(ctx, principal, reference, body.description), principal)
+    return await serving.command(audit, lambda command: _detail(
+        cases.raise_concern(ctx, principal, reference, body.description, command), principal))

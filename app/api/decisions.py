@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ContextDep, PrincipalDep
-from app.api.routing import ServiceRoute
+from app.api import serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES
 from app.services import decisions
 
-router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"], route_class=ServiceRoute)
+router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"], dependencies=[CHECKED_INPUT])
 
 
 class DecisionInput(BaseModel):
@@ -36,10 +36,13 @@ class DecisionOutput(BaseModel):
 
 
 @router.post("/{decision_id}/evaluate", response_model=DecisionOutput, responses=ERROR_RESPONSES)
-def evaluate_decision(ctx: ContextDep, principal: PrincipalDep, body: DecisionInput,
-                      decision_id: str = Path(min_length=1, max_length=255)) -> DecisionOutput:
+async def evaluate_decision(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                            body: DecisionInput,
+                            decision_id: str = Path(min_length=1, max_length=255),
+                            ) -> DecisionOutput:
     """Evaluate the latest version of a decision; `matched_rules` says why."""
-    found = decisions.evaluate(ctx, principal, decision_id, body.data)
+    found = await serving.answer(
+        audit, lambda: decisions.evaluate(ctx, principal, decision_id, body.data))
     return DecisionOutput(decision_id=decision_id, version=found.version,
                           outputs=found.result.outputs,
                           matched_rules=[MatchedRulePublic(**rule)

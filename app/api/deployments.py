@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from app.api.deps import ContextDep, PrincipalDep
-from app.api.routing import ServiceRoute
+from app.api import serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES
 from app.auth import policy
+from app.auth.principal import Principal
 from app.engine.definitions import SourceFile
 from app.services import deployments, validation
+from app.services.context import ServiceContext
 from app.services.errors import Invalid
 
-router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"], route_class=ServiceRoute)
+router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"],
+                   dependencies=[CHECKED_INPUT])
 
 
 class DeployedProcessPublic(BaseModel):
@@ -31,13 +33,14 @@ class DeploymentPublic(BaseModel):
     processes: list[DeployedProcessPublic]
 
 
-async def _read(files: list[UploadFile], limit: int) -> list[SourceFile]:
+def _read(files: list[UploadFile], limit: int) -> list[SourceFile]:
+    """The uploaded files' content (blocking: an upload may have spilled to disk)."""
     sources: list[SourceFile] = []
     for upload in files:
         name = upload.filename or ""
         if not name:
             raise Invalid("every uploaded file needs a file name", field="files")
-        content = await upload.read(limit + 1)
+        content = upload.file.read(limit + 1)
         if len(content) > limit:
             raise Invalid(f"{name} is larger than the limit of {limit} bytes",
                           problems=[{"file": name, "element_id": None, "line": None,
@@ -69,23 +72,29 @@ class ValidationPublic(BaseModel):
              response_model=DeploymentPublic | ValidationPublic,
              responses={**ERROR_RESPONSES, 200: {"model": ValidationPublic,
                                                  "description": "The dry run's report"}})
-async def create_deployment(ctx: ContextDep, principal: PrincipalDep, response: Response,
-                            files: Annotated[list[UploadFile], File(
+async def create_deployment(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                            response: Response, files: Annotated[list[UploadFile], File(
                                 description=".bpmn, .dmn and .json form files, parsed together")],
                             dry_run: bool = Query(False, description="Only check the files and "
                                                   "report every problem; deploy nothing"),
                             ) -> DeploymentPublic | ValidationPublic:
     """Deploy files; a process gets a new version only when its content changed."""
     policy.require(principal, "deploy")
-    sources = await _read(files, ctx.settings.max_upload_bytes)
     if dry_run:
-        checked = await run_in_threadpool(validation.validate, sources)
         response.status_code = status.HTTP_200_OK
+    return await serving.answer(audit, lambda: _deploy(ctx, principal, files, dry_run), response)
+
+
+def _deploy(ctx: ServiceContext, principal: Principal, files: list[UploadFile],
+            dry_run: bool) -> DeploymentPublic | ValidationPublic:
+    sources = _read(files, ctx.settings.max_upload_bytes)
+    if dry_run:
+        checked = validation.validate(sources)
         return ValidationPublic(valid=not checked.problems, files=[
             FileReportPublic(file=r.file, processes=r.processes, deployable=r.deployable,
                              problems=[ProblemPublic(**p.as_dict()) for p in r.problems])
             for r in checked.reports])
-    result = await run_in_threadpool(deployments.deploy, ctx, principal, sources)
+    result = deployments.deploy(ctx, principal, sources)
     return DeploymentPublic(deployment_id=result.deployment_id, processes=[
         DeployedProcessPublic(key=p.key, version=p.version, name=p.name, created=p.created)
         for p in result.processes])

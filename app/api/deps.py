@@ -1,17 +1,22 @@
-"""Dependency aliases shared by the routers: the service context and the caller."""
+"""The dependencies every API endpoint takes: the service context, the caller, the audit entry.
+
+The caller is a real `Principal`, checked against the database on a worker thread before the
+endpoint runs (so a 401 comes before any 422 about the request's content); tests replace it
+with `app.dependency_overrides[caller]`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPBearer
-from sqlalchemy.orm import Session
-from starlette.datastructures import State
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from app.api.audit_trail import RequestAudit
 from app.auth.errors import NotAuthenticated
 from app.auth.principal import Principal
+from app.services import accounts, storable
 from app.services.context import ServiceContext
 
 
@@ -21,60 +26,59 @@ async def get_context(request: Request) -> ServiceContext:
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 
-
-@dataclass(frozen=True)
-class PendingCaller:
-    """A bearer token read from the request, to be checked on the worker thread that serves it.
-
-    `ServiceRoute` replaces it by the authenticated `Principal` before calling the endpoint, so
-    the token's database read shares the endpoint's trip to the thread pool.
-    """
-
-    ctx: ServiceContext
-    token: str
-    state: State
-
-    def authenticate(self, session: Session | None = None) -> Principal:
-        """The caller (blocking), read in `session`'s transaction when given; 401 when the
-        token is unknown, expired or revoked. A secret not yet checked needs argon2 (tens of
-        milliseconds): that first check runs outside the request's transaction, so as not to
-        hold its snapshot open meanwhile."""
-        if session is not None and self.ctx.tokens.remembers(self.token):
-            principal = self.ctx.tokens.authenticate(session.connection(), self.token,
-                                                     self.ctx.clock.now())
-        else:
-            with self.ctx.lone_statement() as connection:
-                principal = self.ctx.tokens.authenticate(connection, self.token,
-                                                         self.ctx.clock.now())
-        if principal is None:
-            raise NotAuthenticated("the token is unknown, expired or revoked")
-        self.state.principal = principal
-        return principal
+BEARER = HTTPBearer(auto_error=False, scheme_name="token",
+                    description="An API token from `reviewflow token create`")
 
 
-class BearerCaller(HTTPBearer):
-    """The bearer-token scheme (as the OpenAPI document shows it), yielding the pending caller.
-
-    One dependency rather than three (context, header, caller): FastAPI's dependency solving
-    costs about as much per dependency as a small database read.
-    """
-
-    async def __call__(self, request: Request) -> PendingCaller:  # type: ignore[override]
-        if not getattr(request.scope.get("route"), "resolves_pending_callers", False):
-            raise RuntimeError(f"{request.url.path}: an endpoint taking PrincipalDep must be "
-                               "served by a ServiceRoute, which checks the caller's token")
-        credentials = await super().__call__(request)
-        if credentials is None or not credentials.credentials.strip():
-            raise NotAuthenticated("send a bearer token: Authorization: Bearer <token>")
-        caller = PendingCaller(request.app.state.context, credentials.credentials.strip(),
-                               request.state)
-        request.state.pending_caller = caller  # for the 422 handler: a 401 comes first
-        return caller
+async def authenticate(request: Request, token: str) -> Principal:
+    """The holder of `token` (401 when it is unknown, expired or revoked), remembered on the
+    request for its audit entry."""
+    ctx: ServiceContext = request.app.state.context
+    principal = await run_in_threadpool(accounts.token_caller, ctx, token)
+    if principal is None:
+        raise NotAuthenticated("the token is unknown, expired or revoked")
+    request.state.principal = principal
+    return principal
 
 
-CALLER = BearerCaller(auto_error=False, scheme_name="token",
-                      description="An API token from `reviewflow token create`")
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not token:
+        raise NotAuthenticated("send a bearer token: Authorization: Bearer <token>")
+    return token
 
 
-PrincipalDep = Annotated[Principal, Depends(CALLER)]
-"""The authenticated caller; only routes of class `ServiceRoute` resolve it (every API router)."""
+async def caller(request: Request, credentials: Annotated[
+        HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> Principal:
+    """The authenticated caller."""
+    return await authenticate(request, bearer_token(credentials))
+
+
+PrincipalDep = Annotated[Principal, Depends(caller)]
+
+
+async def storable_input(request: Request, ctx: ContextDep, _caller: PrincipalDep) -> None:
+    """Refuse, once the caller is known, a path, query or JSON body holding what the database
+    could not keep (a 422 naming the field; see `app.services.storable`). The body is the one
+    FastAPI has read already (Starlette keeps it on the request)."""
+    depth = ctx.settings.max_data_depth
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        storable.check(value, depth, prefix=name)
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json() if await request.body() else None
+        except ValueError:  # not JSON: FastAPI refused it already, or the route takes no body
+            return
+        storable.check(body, depth)
+
+
+CHECKED_INPUT = Depends(storable_input)
+"""For `APIRouter(dependencies=[...])`: every route of the router checks its caller first."""
+
+
+async def request_audit(request: Request) -> RequestAudit:
+    """The request's audit entry, which `app.api.audit_trail.AuditMiddleware` opened."""
+    return request.state.audit  # type: ignore[no-any-return]
+
+
+AuditDep = Annotated[RequestAudit, Depends(request_audit)]

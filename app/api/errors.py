@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.deps import BEARER, authenticate, bearer_token
 from app.api.openapi_errors import add_error_responses
 from app.api.openapi_links import add_links
 from app.auth.errors import Forbidden, NotAuthenticated
@@ -69,10 +69,12 @@ async def _forbidden(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    pending = getattr(request.state, "pending_caller", None)
-    if pending is not None and getattr(request.state, "principal", None) is None:
-        try:  # an unknown caller learns nothing about the request's shape
-            await run_in_threadpool(pending.authenticate)
+    if request.url.path.startswith("/api/") and getattr(request.state, "principal",
+                                                         None) is None:
+        # A body FastAPI could not read is refused before the caller is checked: an
+        # unknown caller learns nothing about the request's shape.
+        try:
+            await authenticate(request, bearer_token(await BEARER(request)))
         except NotAuthenticated as refused:
             return await _not_authenticated(request, refused)
     errors = [{"field": _field(tuple(error.get("loc", ()))), "message": error.get("msg", "")}

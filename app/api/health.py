@@ -12,10 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import ContextDep
-from app.api.routing import ServiceRoute
 from app.services import heartbeats
 
-router = APIRouter(tags=["health"], route_class=ServiceRoute)
+router = APIRouter(tags=["health"])
 
 
 class WorkerPublic(BaseModel):

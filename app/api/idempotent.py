@@ -14,6 +14,7 @@ from app.auth import policy
 from app.auth.principal import Principal
 from app.services import idempotency
 from app.services.context import ServiceContext
+from app.services.steps import Command
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -26,23 +27,30 @@ IdempotencyKeyHeader = Annotated[str | None, Header(
         "while the first request is still being answered, a 409."))]
 
 
-ResultT = TypeVar("ResultT", bound=BaseModel)
+ResultT = TypeVar("ResultT")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def serve(ctx: ServiceContext, principal: Principal, action: str, key: str | None,
-          body: BaseModel, status_code: int,
-          command: Callable[[], ResultT]) -> ResultT | Response:
-    """Run `command` (which needs the permission `action`) once per key; without a key, run it.
+          body: BaseModel, status_code: int, command: Command,
+          use_case: Callable[[Command], ResultT],
+          present: Callable[[ResultT], ModelT]) -> ModelT | Response:
+    """Run `use_case` (which needs the permission `action`) once per key, handing it `command`
+    with the key's claim; without a key, run it with `command` as it is (blocking: call it on a
+    worker thread). `present` makes the response model of its result.
 
-    The answer is the command's result as JSON, byte for byte the same on a replay."""
+    The answer is that model as JSON, kept with the key in the use case's transaction, and
+    byte for byte the same on a replay."""
     if key is None:
-        return command()
+        return present(use_case(command))
     policy.require(principal, action)  # a replay shows nothing to one who may no longer act
     request = idempotency.Request(
         idempotency.caller_of(principal), action, idempotency.check_key(key),
         idempotency.fingerprint(body.model_dump(mode="json")))
-    answer = idempotency.once(ctx, request, status_code, command,
-                              lambda result: result.model_dump_json(by_alias=True))
+    answer = idempotency.once(
+        ctx, request, status_code,
+        lambda claim: use_case(Command(audit=command.audit, claim=claim)),
+        lambda result: present(result).model_dump_json(by_alias=True))
     headers = {REPLAYED_HEADER: "true"} if answer.replayed else None
     return Response(answer.body, status_code=answer.status_code, headers=headers,
                     media_type="application/json")

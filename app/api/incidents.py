@@ -7,12 +7,12 @@ import datetime as dt
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
-from app.api.deps import ContextDep, PrincipalDep
-from app.api.routing import ServiceRoute
+from app.api import serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page
 from app.services import incidents
 
-router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], route_class=ServiceRoute)
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], dependencies=[CHECKED_INPUT])
 
 
 class IncidentPublic(BaseModel):
@@ -32,20 +32,22 @@ class IncidentPublic(BaseModel):
 
 
 @router.get("", response_model=Page[IncidentPublic])
-def list_incidents(ctx: ContextDep, principal: PrincipalDep,
-                   limit: int = Query(100, ge=1, le=1000),
-                   offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[IncidentPublic]:
+async def list_incidents(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                         limit: int = Query(100, ge=1, le=1000),
+                         offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[IncidentPublic]:
     """Open incidents, oldest first. `retry_at` is when the worker tries the instance again;
     null means it is parked in `error` until someone retries it (`POST
     /api/v1/instances/{id}/retry`, which resolves the incident when the instance runs)."""
-    rows, total = incidents.list_open(ctx, principal, limit, offset)
+    rows, total = await serving.answer(
+        audit, lambda: incidents.list_open(ctx, principal, limit, offset))
     return Page[IncidentPublic](items=[IncidentPublic.model_validate(r) for r in rows],
                                 total=total, limit=limit, offset=offset)
 
 
 @router.post("/{incident_id}/resolve", response_model=IncidentPublic,
              responses=ERROR_RESPONSES)
-def resolve_incident(ctx: ContextDep, principal: PrincipalDep,
-                     incident_id: int = Path(ge=1, le=MAX_INT)) -> IncidentPublic:
+async def resolve_incident(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                           incident_id: int = Path(ge=1, le=MAX_INT)) -> IncidentPublic:
     """Close an incident by hand, for example once its instance has been terminated."""
-    return IncidentPublic.model_validate(incidents.resolve(ctx, principal, incident_id))
+    return await serving.answer(audit, lambda: IncidentPublic.model_validate(
+        incidents.resolve(ctx, principal, incident_id)))

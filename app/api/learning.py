@@ -8,14 +8,14 @@ from typing import Literal
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ContextDep, PrincipalDep
+from app.api import serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.api.params import IsoDate
-from app.api.routing import ServiceRoute
 from app.api.schemas import ERROR_RESPONSES, MAX_INT, Page, ReasonText
 from app.services import actions, agencies, learning
 from app.services.errors import Invalid
 
-router = APIRouter(prefix="/api/v1", tags=["learning"], route_class=ServiceRoute)
+router = APIRouter(prefix="/api/v1", tags=["learning"], dependencies=[CHECKED_INPUT])
 
 ActionStatus = Literal["not_started", "in_progress", "completed", "cancelled"]
 PublicationKind = Literal["report", "summary", "seven_minute_briefing", "board_response",
@@ -68,40 +68,43 @@ def _action(found: actions.ActionView) -> ActionPublic:
 
 
 @router.get("/actions", response_model=Page[ActionPublic])
-def list_actions(ctx: ContextDep, principal: PrincipalDep,
-                 agency: str | None = Query(None, max_length=100),
-                 case: str | None = Query(None, max_length=20),
-                 status: ActionStatus | None = None, overdue: bool | None = None,
-                 due_before: IsoDate | None = None, limit: int = Query(100, ge=1, le=500),
-                 offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[ActionPublic]:
+async def list_actions(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                       agency: str | None = Query(None, max_length=100),
+                       case: str | None = Query(None, max_length=20),
+                       status: ActionStatus | None = None, overdue: bool | None = None,
+                       due_before: IsoDate | None = None, limit: int = Query(100, ge=1, le=500),
+                       offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[ActionPublic]:
     """SMART actions from every review; agency leads see their agency's."""
-    rows, total = actions.list_actions(ctx, principal, actions.ActionFilter(
-        agency=agency, case_reference=case, status=status, overdue=overdue,
-        due_before=due_before), limit, offset)
+    filters = actions.ActionFilter(agency=agency, case_reference=case, status=status,
+                                   overdue=overdue, due_before=due_before)
+    rows, total = await serving.answer(
+        audit, lambda: actions.list_actions(ctx, principal, filters, limit, offset))
     return Page[ActionPublic](items=[_action(r) for r in rows], total=total, limit=limit,
                               offset=offset)
 
 
 @router.get("/actions/{action_id}", response_model=ActionPublic, responses=ERROR_RESPONSES)
-def get_action(ctx: ContextDep, principal: PrincipalDep,
-               action_id: int = ActionId) -> ActionPublic:
-    return _action(actions.get(ctx, principal, action_id))
+async def get_action(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                     action_id: int = ActionId) -> ActionPublic:
+    return _action(await serving.answer(audit, lambda: actions.get(ctx, principal, action_id)))
 
 
 @router.patch("/actions/{action_id}", response_model=ActionPublic, responses=ERROR_RESPONSES)
-def update_action(ctx: ContextDep, principal: PrincipalDep, body: ActionUpdate,
-                  action_id: int = ActionId) -> ActionPublic:
+async def update_action(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                        body: ActionUpdate, action_id: int = ActionId) -> ActionPublic:
     """The owner agency's lead reports progress and evidence; recorded on the case timeline."""
-    return _action(actions.update(ctx, principal, action_id, body.status, body.progress,
-                                  body.evidence, body.cancel_reason))
+    return await serving.answer(audit, lambda: _action(actions.update(
+        ctx, principal, action_id, body.status, body.progress, body.evidence,
+        body.cancel_reason)))
 
 
 @router.post("/actions/{action_id}/sign-off", response_model=ActionPublic,
              responses=ERROR_RESPONSES)
-def sign_off_action(ctx: ContextDep, principal: PrincipalDep,
-                    action_id: int = ActionId) -> ActionPublic:
+async def sign_off_action(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                          action_id: int = ActionId) -> ActionPublic:
     """A panel member confirms a completed (or cancelled) action."""
-    return _action(actions.sign_off(ctx, principal, action_id))
+    return await serving.answer(audit, lambda: _action(
+        actions.sign_off(ctx, principal, action_id)))
 
 
 class PublicationPublic(BaseModel):
@@ -135,26 +138,28 @@ class PublicationCreate(BaseModel):
 
 
 @router.get("/publications", response_model=Page[PublicationPublic])
-def list_publications(ctx: ContextDep, principal: PrincipalDep,
-                      case: str | None = Query(None, max_length=20),
-                      kind: PublicationKind | None = None,
-                      year: int | None = Query(None, ge=2000, le=2100),
-                      limit: int = Query(100, ge=1, le=500),
-                      offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[PublicationPublic]:
+async def list_publications(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                            case: str | None = Query(None, max_length=20),
+                            kind: PublicationKind | None = None,
+                            year: int | None = Query(None, ge=2000, le=2100),
+                            limit: int = Query(100, ge=1, le=500),
+                            offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[PublicationPublic]:
     """What was published, when, where, for whom and until when."""
-    rows, total = learning.list_publications(ctx, principal, case, kind, year, limit, offset)
+    rows, total = await serving.answer(audit, lambda: learning.list_publications(
+        ctx, principal, case, kind, year, limit, offset))
     return Page[PublicationPublic](items=[PublicationPublic.model_validate(r) for r in rows],
                                    total=total, limit=limit, offset=offset)
 
 
 @router.post("/publications", status_code=status.HTTP_201_CREATED,
              response_model=PublicationPublic, responses=ERROR_RESPONSES)
-def add_publication(ctx: ContextDep, principal: PrincipalDep,
-                    body: PublicationCreate) -> PublicationPublic:
-    row = learning.add_publication(ctx, principal, learning.NewPublication(
+async def add_publication(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                          body: PublicationCreate) -> PublicationPublic:
+    new = learning.NewPublication(
         body.case_reference, body.kind, body.title, body.published_on, body.location,
-        body.readership, body.months_available, body.available_until))
-    return PublicationPublic.model_validate(row)
+        body.readership, body.months_available, body.available_until)
+    return await serving.answer(audit, lambda: PublicationPublic.model_validate(
+        learning.add_publication(ctx, principal, new)))
 
 
 class LearningEventPublic(BaseModel):
@@ -182,25 +187,31 @@ class LearningEventCreate(BaseModel):
 
 
 @router.get("/learning-events", response_model=Page[LearningEventPublic])
-def list_learning_events(ctx: ContextDep, principal: PrincipalDep,
-                         year: int | None = Query(None, ge=2000, le=2100),
-                         kind: EventKind | None = None,
-                         case: str | None = Query(None, max_length=20),
-                         limit: int = Query(100, ge=1, le=500),
-                         offset: int = Query(0, ge=0, le=MAX_INT)) -> Page[LearningEventPublic]:
-    rows, total = learning.list_events(ctx, principal, year, kind, case, limit, offset)
+async def list_learning_events(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                               year: int | None = Query(None, ge=2000, le=2100),
+                               kind: EventKind | None = None,
+                               case: str | None = Query(None, max_length=20),
+                               limit: int = Query(100, ge=1, le=500),
+                               offset: int = Query(0, ge=0, le=MAX_INT),
+                               ) -> Page[LearningEventPublic]:
+    rows, total = await serving.answer(audit, lambda: learning.list_events(
+        ctx, principal, year, kind, case, limit, offset))
     return Page[LearningEventPublic](items=[LearningEventPublic.model_validate(r) for r in rows],
                                      total=total, limit=limit, offset=offset)
 
 
 @router.post("/learning-events", status_code=status.HTTP_201_CREATED,
              response_model=LearningEventPublic, responses=ERROR_RESPONSES)
-def add_learning_event(ctx: ContextDep, principal: PrincipalDep,
-                       body: LearningEventCreate) -> LearningEventPublic:
+async def add_learning_event(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                             body: LearningEventCreate) -> LearningEventPublic:
     """A learning event, multi-agency forum, briefing or training session."""
     if any(count < 0 for count in body.attendance.values()):
         raise Invalid("attendance cannot be negative", field="attendance")
-    agencies.require_known(ctx, body.attendance, "attendance")
-    return LearningEventPublic.model_validate(learning.add_event(
-        ctx, principal, body.held_on, body.kind, body.purpose, body.attendance, body.outputs,
-        body.case_reference))
+
+    def add() -> LearningEventPublic:
+        agencies.require_known(ctx, body.attendance, "attendance")  # reads the register
+        return LearningEventPublic.model_validate(learning.add_event(
+            ctx, principal, body.held_on, body.kind, body.purpose, body.attendance,
+            body.outputs, body.case_reference))
+
+    return await serving.answer(audit, add)

@@ -7,14 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api import idempotent
-from app.api.deps import ContextDep, PrincipalDep
+from app.api import idempotent, serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.api.idempotent import IdempotencyKeyHeader
-from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import ERROR_RESPONSES, InstanceDetail, instance_detail
 from app.services import messages
 
-router = APIRouter(prefix="/api/v1/messages", tags=["messages"], route_class=ServiceRoute)
+router = APIRouter(prefix="/api/v1/messages", tags=["messages"], dependencies=[CHECKED_INPUT])
 
 
 class MessageCreate(BaseModel):
@@ -26,12 +25,13 @@ class MessageCreate(BaseModel):
 
 
 @router.post("", response_model=InstanceDetail, responses=ERROR_RESPONSES)
-@step_command
-def send_message(ctx: ContextDep, principal: PrincipalDep, body: MessageCreate,
-                 idempotency_key: IdempotencyKeyHeader = None) -> InstanceDetail | Response:
+async def send_message(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                       body: MessageCreate,
+                       idempotency_key: IdempotencyKeyHeader = None) -> InstanceDetail | Response:
     """The payload lands in the process data; the instance runs on to its next wait state.
     With an `Idempotency-Key`, a message sent again is not delivered again."""
-    return idempotent.serve(
-        ctx, principal, "send_message", idempotency_key, body, status.HTTP_200_OK,
-        lambda: instance_detail(messages.deliver(ctx, principal, body.name, body.business_key,
-                                        body.data)))
+    return await serving.command(audit, lambda command: idempotent.serve(
+        ctx, principal, "send_message", idempotency_key, body, status.HTTP_200_OK, command,
+        lambda command: messages.deliver(
+            ctx, principal, body.name, body.business_key, body.data, command),
+        instance_detail))

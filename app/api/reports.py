@@ -9,15 +9,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
-from app.api.deps import ContextDep, PrincipalDep
-from app.api.routing import ServiceRoute
+from app.api import serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.api.schemas import ErrorPublic
 from app.rendering import reports as rendered
 from app.rendering.report_prose import progress_summary
 from app.services import reports
 from app.services.report_types import AnnualReport
 
-router = APIRouter(prefix="/api/v1/reports", tags=["reports"], route_class=ServiceRoute)
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"], dependencies=[CHECKED_INPUT])
 
 Format = Literal["json", "csv", "html"]
 YEAR_QUERY = Query(None, ge=reports.FIRST_YEAR, le=reports.LAST_YEAR,
@@ -71,11 +71,12 @@ def negotiate(accept: str | None) -> Format:
 @router.get("/annual", response_model=AnnualReportPublic, responses={
     200: {"description": "The report: JSON, CSV (section, measure, value) or a printable page",
           "content": {"text/csv": TEXT, "text/html": TEXT}}, **DENIED})
-def annual_report(request: Request, response: Response, ctx: ContextDep,
-                  principal: PrincipalDep, year: int | None = YEAR_QUERY,
-                  fmt: Format | None = Query(
-                      None, alias="format", description="json, csv or html; without it, the "
-                      "Accept header decides (JSON by default)")) -> Any:
+async def annual_report(request: Request, response: Response, ctx: ContextDep,
+                        principal: PrincipalDep, audit: AuditDep,
+                        year: int | None = YEAR_QUERY,
+                        fmt: Format | None = Query(
+                            None, alias="format", description="json, csv or html; without it, "
+                            "the Accept header decides (JSON by default)")) -> Any:
     """The annual report: reviews by grade, route and status; timeliness against each clock
     (over the cases it applies to); themes and recurring themes; action plans by agency, with
     the overdue actions; publications; learning events (those inside reviews too); the reviews
@@ -83,29 +84,33 @@ def annual_report(request: Request, response: Response, ctx: ContextDep,
     the audits' case studies; the reviews with no recommendations; and the Board's progress
     summary."""
     chosen = fmt or negotiate(request.headers.get("accept"))
-    report = reports.annual(ctx, principal, year or ctx.clock.now().year)
     headers = {} if fmt else {"Vary": "Accept"}
-    if chosen == "csv":
-        return csv_response(_annual_csv(report), f"annual-report-{report.year}.csv", headers)
-    if chosen == "html":
-        return HTMLResponse(rendered.annual_page(report), headers=headers)
-    response.headers.update(headers)
-    return AnnualReportPublic(**dict(report), progress_summary=progress_summary(report))
+
+    def report() -> Any:
+        found = reports.annual(ctx, principal, year or ctx.clock.now().year)
+        if chosen == "csv":
+            return csv_response(_annual_csv(found), f"annual-report-{found.year}.csv", headers)
+        if chosen == "html":
+            return HTMLResponse(rendered.annual_page(found), headers=headers)
+        response.headers.update(headers)
+        return AnnualReportPublic(**dict(found), progress_summary=progress_summary(found))
+
+    return await serving.answer(audit, report)
 
 
 @router.get("/pmf", response_class=Response, responses={
     200: {"description": "One row per measure: measure, Q1, Q2, Q3, Q4, year",
           "content": {"text/csv": TEXT}}, **DENIED})
-def pmf_export(ctx: ContextDep, principal: PrincipalDep,
-               year: int | None = YEAR_QUERY) -> Response:
+async def pmf_export(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                     year: int | None = YEAR_QUERY) -> Response:
     """The Performance Management Framework export: the annual report's measures per quarter.
     Quarters go by referral date for reviews, clocks and themes, by target date for actions
     (any case's), by publication date and by the date a learning event was held."""
-    year = year or ctx.clock.now().year
-    rows = reports.pmf(ctx, principal, year)
+    year_of = year or ctx.clock.now().year
+    rows = await serving.answer(audit, lambda: reports.pmf(ctx, principal, year_of))
     return csv_response([["measure", *reports.QUARTERS, "year"],
                          *([r.measure, *r.quarters, r.year] for r in rows)],
-                        f"pmf-{year}.csv", {})
+                        f"pmf-{year_of}.csv", {})
 
 
 # ---- CSV ----------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ContextDep, PrincipalDep
+from app.api import serving
+from app.api.deps import CHECKED_INPUT, AuditDep, ContextDep, PrincipalDep
 from app.api.params import IsoDateTime
-from app.api.routing import ServiceRoute, step_command
 from app.api.schemas import (
     ERROR_RESPONSES,
     MAX_INT,
@@ -21,7 +21,7 @@ from app.api.schemas import (
 from app.services import tasks
 from app.services.errors import Invalid
 
-router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], route_class=ServiceRoute)
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], dependencies=[CHECKED_INPUT])
 
 IdPath = Path(min_length=1, max_length=36, description="The task id")
 
@@ -39,9 +39,10 @@ class TaskComplete(BaseModel):
 
 
 @router.get("", response_model=Page[TaskSummary])
-def list_tasks(
+async def list_tasks(
     ctx: ContextDep,
     principal: PrincipalDep,
+    audit: AuditDep,
     state: Literal["ready", "completed", "cancelled"] | None = None,
     lane: str | None = Query(None, max_length=100),
     instance_id: str | None = Query(None, max_length=36),
@@ -61,26 +62,28 @@ def list_tasks(
                                business_key=business_key, process_key=process_key,
                                due_before=due_before, due_after=due_after,
                                overdue_at=ctx.clock.now() if overdue else None)
-    rows, total = tasks.list_tasks(ctx, principal, filters, sort, limit, offset)
+    rows, total = await serving.answer(
+        audit, lambda: tasks.list_tasks(ctx, principal, filters, sort, limit, offset))
     return Page[TaskSummary](items=[TaskSummary.model_validate(r) for r in rows], total=total,
                              limit=limit, offset=offset)
 
 
 @router.get("/{task_id}", response_model=TaskDetail, responses=ERROR_RESPONSES)
-def get_task(ctx: ContextDep, principal: PrincipalDep, task_id: str = IdPath) -> TaskDetail:
+async def get_task(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                   task_id: str = IdPath) -> TaskDetail:
     """A task with its instructions, its form's JSON Schema and the data the form needs."""
-    found = tasks.get(ctx, principal, task_id)
+    found = await serving.answer(audit, lambda: tasks.get(ctx, principal, task_id))
     return TaskDetail(**TaskSummary.model_validate(found.task).model_dump(),
                       instructions=found.task.instructions, form_schema=found.form_schema,
                       data=found.data)
 
 
 @router.post("/{task_id}/complete", response_model=InstanceDetail, responses=ERROR_RESPONSES)
-@step_command
-def complete_task(ctx: ContextDep, principal: PrincipalDep, body: TaskComplete,
-                  task_id: str = IdPath) -> InstanceDetail:
+async def complete_task(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                        body: TaskComplete, task_id: str = IdPath) -> InstanceDetail:
     """Submit a task's form; returns the instance's new state and its next ready tasks."""
-    return instance_detail(tasks.complete(ctx, principal, task_id, body.data))
+    return await serving.command(audit, lambda command: instance_detail(
+        tasks.complete(ctx, principal, task_id, body.data, command)))
 
 
 class TaskAssign(BaseModel):
@@ -90,19 +93,24 @@ class TaskAssign(BaseModel):
 
 
 @router.post("/{task_id}/claim", response_model=TaskSummary, responses=ERROR_RESPONSES)
-def claim_task(ctx: ContextDep, principal: PrincipalDep, task_id: str = IdPath) -> TaskSummary:
+async def claim_task(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                     task_id: str = IdPath) -> TaskSummary:
     """Take the task: from now on only you can complete it."""
-    return TaskSummary.model_validate(tasks.claim(ctx, principal, task_id))
+    return await serving.answer(audit, lambda: TaskSummary.model_validate(
+        tasks.claim(ctx, principal, task_id)))
 
 
 @router.post("/{task_id}/unclaim", response_model=TaskSummary, responses=ERROR_RESPONSES)
-def unclaim_task(ctx: ContextDep, principal: PrincipalDep, task_id: str = IdPath) -> TaskSummary:
+async def unclaim_task(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                       task_id: str = IdPath) -> TaskSummary:
     """Give the task back to everyone who holds its role."""
-    return TaskSummary.model_validate(tasks.unclaim(ctx, principal, task_id))
+    return await serving.answer(audit, lambda: TaskSummary.model_validate(
+        tasks.unclaim(ctx, principal, task_id)))
 
 
 @router.post("/{task_id}/assign", response_model=TaskSummary, responses=ERROR_RESPONSES)
-def assign_task(ctx: ContextDep, principal: PrincipalDep, body: TaskAssign,
-                task_id: str = IdPath) -> TaskSummary:
+async def assign_task(ctx: ContextDep, principal: PrincipalDep, audit: AuditDep,
+                      body: TaskAssign, task_id: str = IdPath) -> TaskSummary:
     """A board manager gives the task to a person who holds its role."""
-    return TaskSummary.model_validate(tasks.assign(ctx, principal, task_id, body.user))
+    return await serving.answer(audit, lambda: TaskSummary.model_validate(
+        tasks.assign(ctx, principal, task_id, body.user)))

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,31 +50,16 @@ class CommandEntry:
     values: dict[str, Any]
     committed: bool = False
     joined: bool = False
-    """Added to a unit of work whose commit is still to come (it may be held, see
-    `app.db.uow.HeldCommit`): not added again."""
+    """Added to a unit of work whose commit is still to come: not added again."""
 
 
-_command: ContextVar[CommandEntry | None] = ContextVar("reviewflow_command_audit", default=None)
-
-
-@contextlib.contextmanager
-def with_command(values: dict[str, Any]) -> Iterator[CommandEntry]:
-    """While the block runs, the first `join` adds this entry to the committing transaction."""
-    pending = CommandEntry(values)
-    reset = _command.set(pending)
-    try:
-        yield pending
-    finally:
-        _command.reset(reset)
-
-
-def join(uow: UnitOfWork, instance_id: str) -> CommandEntry | None:
-    """Add the current command's entry, if any is waiting, to the unit's transaction, naming
-    the instance the step changed (the target of a start, which has no id in its path). The
-    caller sets `committed` once the commit succeeded, and clears `joined` if it failed."""
-    pending = _command.get()
-    if pending is None or pending.committed or pending.joined:
-        return None
+def join(uow: UnitOfWork, pending: CommandEntry, instance_id: str) -> None:
+    """Add a command's entry to the unit's transaction, naming the instance the step changed
+    (the target of a start, which has no id in its path), unless it was added or committed
+    already. The caller sets `committed` once the commit succeeded, and clears `joined` if it
+    failed."""
+    if pending.committed or pending.joined:
+        return
     values = pending.values
     if values["target_type"] == "instance" and values["target_id"] is None:
         values = {**values, "target_id": instance_id}
@@ -85,7 +67,6 @@ def join(uow: UnitOfWork, instance_id: str) -> CommandEntry | None:
         values = {**values, "detail": {**values["detail"], "instance_id": instance_id}}
     uow.append(AuditEntry, values)
     pending.joined = True
-    return pending
 
 
 def query(session: Session, actor: str | None, action: str | None, target_type: str | None,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -113,70 +111,13 @@ def _insert(model: type[DeclarativeBase]) -> Insert:
     return insert(_table(model))
 
 
-class HeldCommit:
-    """A request's commit, held back until its response is built (see `holding_commits`).
-
-    While a request is served, `UnitOfWork.commit` writes everything and waits here for the
-    final COMMIT: an answer that cannot be built is then a 5xx with nothing committed, instead
-    of a 5xx over a committed change. Work another unit of work or connection would need to
-    see is committed first: when another unit begins (`UnitOfWork.__enter__`), or on `release`.
-    """
-
-    def __init__(self) -> None:
-        self.pending: UnitOfWork | None = None
-
-    def hold(self, uow: UnitOfWork) -> None:
-        if self.pending is not None and self.pending is not uow:
-            self.release()
-        self.pending = uow
-
-    def release(self) -> None:
-        """Commit the held unit of work, if any."""
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending._commit_held()
-
-    def discard(self) -> None:
-        """Roll back the held unit of work, if any: the request failed."""
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending._discard_held()
-
-
-_held: ContextVar[HeldCommit | None] = ContextVar("reviewflow_held_commit", default=None)
-
-
-@contextlib.contextmanager
-def holding_commits() -> Iterator[HeldCommit]:
-    """Hold commits made in the block; the caller releases or discards them before it ends
-    (what is still held at the end is discarded)."""
-    held = HeldCommit()
-    reset = _held.set(held)
-    try:
-        yield held
-    finally:
-        _held.reset(reset)
-        held.discard()
-
-
-def release_held() -> None:
-    """Commit what the current request holds, before using another connection."""
-    held = _held.get()
-    if held is not None:
-        held.release()
-
-
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker[Session],
-                 session: Session | None = None) -> None:
-        """`session`, when given, is an open session whose transaction this unit continues."""
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
-        self._given = session
         self._session: Session | None = None
         self._appended: dict[type[DeclarativeBase], list[dict[str, Any]]] = {}
         self._written: list[tuple[RowWriter, dict[str, Any]]] = []
         self._after_commit: list[Callable[[], None]] = []
-        self._exited = False
 
     @property
     def session(self) -> Session:
@@ -185,9 +126,7 @@ class UnitOfWork:
         return self._session
 
     def __enter__(self) -> UnitOfWork:
-        release_held()  # what an earlier unit committed is committed before this one reads
-        self._session, self._given = self._given or self._factory(), None
-        self._exited = False
+        self._session = self._factory()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -196,13 +135,6 @@ class UnitOfWork:
         # them, so results read inside the block stay usable after it.
         self._appended.clear()
         self._written.clear()
-        held = _held.get()
-        if held is not None and held.pending is self:
-            self._exited = True  # the holder commits or rolls back, then closes
-            return
-        self._close()
-
-    def _close(self) -> None:
         self._after_commit.clear()
         try:
             self.session.close()
@@ -249,43 +181,23 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
     def commit(self) -> None:
-        """Write everything and commit; while a request holds commits (`holding_commits`),
-        the COMMIT itself waits for its response."""
+        """Write everything and commit. A use case builds its answer before it commits: an
+        answer that cannot be built is then a 5xx with nothing committed."""
         self.flush()
-        held = _held.get()
-        if held is not None:
-            held.hold(self)
-            return
-        self.session.commit()
-        self._committed()
-
-    def _committed(self) -> None:
+        try:
+            self.session.commit()
+        except BaseException:
+            # A COMMIT that failed may leave the driver's transaction open while SQLAlchemy
+            # counts it as ended (and so would not reset the connection in the pool): roll it
+            # back here, so the next user of the connection cannot commit it.
+            self.session.rollback()
+            raise
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
 
-    def _commit_held(self) -> None:
-        try:
-            self.session.commit()
-        except BaseException:
-            self._discard_held()
-            raise
-        self._committed()
-        if self._exited:
-            self._close()
-
-    def _discard_held(self) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            if self._exited:
-                self._close()
-
     def rollback(self) -> None:
-        """Roll back what is not committed (what a held commit wrote counts as committed)."""
-        held = _held.get()
-        if held is not None and held.pending is self:
-            held.release()
+        """Roll back what is not committed."""
         self._appended.clear()
         self._written.clear()
         self._after_commit.clear()

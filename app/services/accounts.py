@@ -15,7 +15,7 @@ from app.auth import audit, throttle, tokens, users
 from app.auth.principal import Principal
 from app.db.models import LoginSession
 from app.services import agencies
-from app.services.context import ServiceContext, reads_only
+from app.services.context import ServiceContext
 
 SESSION_LIFETIME = users.SESSION_LIFETIME
 
@@ -58,6 +58,13 @@ class SignIn:
     refused: throttle.Refused | None = None
 
 
+def token_caller(ctx: ServiceContext, token: str) -> Principal | None:
+    """Who holds this API token; None when it is unknown, expired or revoked. One read, in no
+    transaction (a secret not yet checked needs argon2 first, tens of milliseconds)."""
+    with ctx.lone_statement() as connection:
+        return ctx.tokens.authenticate(connection, token, ctx.clock.now())
+
+
 def _audit_failure(db: Session, at: dt.datetime, name: str, address: str, status: int,
                    reason: str) -> None:
     audit.record(db, at, None, "sign_in_failed", "POST", "/ui/login", status,
@@ -82,7 +89,7 @@ def sign_in(ctx: ServiceContext, name: str, password: str, address: str, agent: 
         return SignIn(refused=refused)
     # argon2 takes a good part of a second: the check only reads, so that on SQLite it
     # holds no lock meanwhile. Unknown names are checked against a dummy hash.
-    with reads_only(), ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         user = users.check_password(uow.session, name, password)
     with ctx.uow() as uow:
         if user is None:
@@ -114,7 +121,7 @@ class SessionUser:
 
 def session_user(ctx: ServiceContext, session_id: str) -> SessionUser | None:
     """Who is signed in with this cookie's session id; None when it is unknown or expired."""
-    with reads_only(), ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         found = users.find_session(uow.session, session_id, ctx.clock.now())
         if found is None:
             return None
@@ -130,7 +137,7 @@ def session_user(ctx: ServiceContext, session_id: str) -> SessionUser | None:
 
 def live_sessions(ctx: ServiceContext, user_id: int) -> list[LoginSession]:
     """A person's live sessions, the newest first."""
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         return users.sessions_of(uow.session, user_id, ctx.clock.now())
 
 

@@ -78,7 +78,7 @@ def list_actions(ctx: ServiceContext, principal: Principal, filters: ActionFilte
                  offset: int) -> tuple[list[ActionView], int]:
     policy.require(principal, "read_actions")
     today = ctx.clock.now().date()
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         query = _filtered(select(Action).where(_visible(principal)), filters, today)
         total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = uow.session.scalars(query.order_by(Action.target_date, Action.id)
@@ -108,7 +108,7 @@ def _record(uow: UnitOfWork, action: Action, kind: str, at: dt.datetime, actor: 
 
 def get(ctx: ServiceContext, principal: Principal, action_id: int) -> ActionView:
     policy.require(principal, "read_actions")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         return view(_row(uow, principal, action_id), ctx.clock.now().date())
 
 

@@ -278,7 +278,7 @@ def _commit(uow: UnitOfWork, reference: str) -> None:
 
 def get(ctx: ServiceContext, principal: Principal, reference: str) -> BriefingView:
     policy.require(principal, "read_cases")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         case = _case(uow, reference)
         policy.check_case_read(principal, case)
         briefing = _existing(uow, reference)

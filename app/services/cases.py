@@ -47,7 +47,8 @@ def _reference(year: int, sequence: int) -> str:
     return f"{REFERENCE_PREFIX}-{year}-{sequence:04d}"
 
 
-def refer(ctx: ServiceContext, principal: Principal, referral: Referral) -> CaseView:
+def refer(ctx: ServiceContext, principal: Principal, referral: Referral,
+          command: steps.Command = steps.NO_COMMAND) -> CaseView:
     """Open a case with the next reference of the year and start the referral process."""
     policy.require(principal, "refer")
     agencies.require_known(ctx, referral.agencies, "agencies")
@@ -81,11 +82,11 @@ def refer(ctx: ServiceContext, principal: Principal, referral: Referral) -> Case
                     "summary": referral.summary, "facts": referral.facts, **referral.facts}
             state = instances.start_in(ctx, uow, REFERRAL_PROCESS, case.reference, data, actor)
             case.referral_instance_id = state.instance.id
-            try:
-                steps.commit(uow, state.instance.id)
-            except IntegrityError:
-                continue
-            return _view(uow, principal, case)
+            uow.flush()  # the answer names the tasks the referral made ready
+            answer = _view(uow, principal, case)
+            steps.commit(uow, state.instance.id, audit=command.audit, claim=command.claim,
+                     answer=answer)
+            return answer
     raise Conflict("could not allocate a case reference; try again")
 
 
@@ -133,14 +134,14 @@ def _view(uow: Any, principal: Principal, case: ReviewCase) -> CaseView:
 
 
 def get(ctx: ServiceContext, principal: Principal, reference: str) -> CaseView:
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         return _view(uow, principal, _readable(uow, principal, reference))
 
 
 def list_cases(ctx: ServiceContext, principal: Principal, status: str | None, grade: str | None,
                route: str | None, limit: int, offset: int) -> tuple[list[ReviewCase], int]:
     policy.require(principal, "read_cases")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         query = select(ReviewCase).where(policy.visible_cases(principal))
         for column, value in ((ReviewCase.status, status), (ReviewCase.grade, grade),
                               (ReviewCase.route, route)):
@@ -156,7 +157,7 @@ def list_cases(ctx: ServiceContext, principal: Principal, status: str | None, gr
 def timeline(ctx: ServiceContext, principal: Principal,
              reference: str) -> list[tuple[Event, str]]:
     """Every event of every instance of the case that the principal may see, in time order."""
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         _readable(uow, principal, reference)
         rows = uow.session.execute(
             select(Event, ProcessInstance.process_key, HumanTask.agency)
@@ -181,7 +182,7 @@ def escalate(ctx: ServiceContext, principal: Principal, reference: str, grade: s
     if grade not in GRADES:
         raise Invalid(f"grade must be one of {', '.join(GRADES)}", field="grade")
     policy.require(principal, "escalate")  # by role first: says nothing of the case
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         case = _case(uow, reference)
         policy.check_case_write(principal, case, "escalate")
         current = case.grade
@@ -207,7 +208,7 @@ def escalate(ctx: ServiceContext, principal: Principal, reference: str, grade: s
 
 
 def raise_concern(ctx: ServiceContext, principal: Principal, reference: str,
-                  description: str) -> CaseView:
+                  description: str, command: steps.Command = steps.NO_COMMAND) -> CaseView:
     """Start the urgent concern process beside the review; it does not interrupt it."""
     policy.require(principal, "raise_concern")  # by role first: says nothing of the case
     with ctx.uow() as uow:
@@ -216,5 +217,8 @@ def raise_concern(ctx: ServiceContext, principal: Principal, reference: str,
         state = instances.start_in(ctx, uow, CONCERN_PROCESS, reference, {
             "reference": reference, "child_pseudonym": case.child_pseudonym,
             "concern_description": description, "raised_by": principal.name}, principal.name)
-        steps.commit(uow, state.instance.id)
-        return _view(uow, principal, case)
+        uow.flush()
+        answer = _view(uow, principal, case)
+        steps.commit(uow, state.instance.id, audit=command.audit, claim=command.claim,
+                     answer=answer)
+        return answer

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,21 +19,6 @@ from app.engine.decisions import LoadedDecision
 from app.engine.scripting import EngineEnv
 from app.engine.spec_cache import LRUCache, SpecCache
 from app.settings import Settings
-
-_prepared: ContextVar[Session | None] = ContextVar("reviewflow_prepared_session", default=None)
-_reads_only: ContextVar[bool] = ContextVar("reviewflow_reads_only", default=False)
-
-
-@contextlib.contextmanager
-def reads_only() -> Iterator[None]:
-    """Mark what runs inside as only reading (a GET request, a password check): on SQLite its
-    units of work begin deferred and take no lock, where any other begins by taking the one
-    write lock (see `app.db.session`)."""
-    token = _reads_only.set(True)
-    try:
-        yield
-    finally:
-        _reads_only.reset(token)
 
 
 @dataclass
@@ -58,49 +40,17 @@ class ServiceContext:
                          clock_rules=self.clock_rules,
                          memory_limit=self.settings.script_memory_bytes)
 
-    def uow(self) -> UnitOfWork:
-        """A unit of work; the first one opened inside `request_session` continues it."""
-        prepared = _prepared.get()
-        if prepared is not None:
-            _prepared.set(None)
-            return UnitOfWork(self.session_factory, prepared)
-        return UnitOfWork(self._current_factory())
-
-    @contextlib.contextmanager
-    def request_session(self) -> Iterator[Session]:
-        """A session opened before a use case runs, to check the caller's token in it: the
-        use case's first unit of work continues its transaction instead of opening another
-        (one connection and one transaction per request). Closed here if no unit took it.
-
-        On SQLite its transaction begins by taking the write lock, held until the use case
-        ends or `release_request_session`, unless the request only reads (`reads_only`).
-        """
-        session = self._current_factory()()
-        reset = _prepared.set(session)
-        try:
-            yield session
-        finally:
-            taken = _prepared.get() is not session
-            _prepared.reset(reset)
-            if not taken:
-                session.close()
-
-    def release_request_session(self) -> None:
-        """Close the request's session if no unit of work took it. Call it before writing on
-        another connection (the audit entry): on SQLite its transaction may hold the one write
-        lock, and the other connection would wait for it."""
-        session = _prepared.get()
-        if session is not None:
-            _prepared.set(None)
-            session.close()
+    def uow(self, read_only: bool = False) -> UnitOfWork:
+        """A unit of work. One that only reads (`read_only`) takes no lock on SQLite, where
+        any other begins by taking the one write lock (see `app.db.session`); on PostgreSQL
+        both are the same."""
+        if read_only and self._sqlite:
+            return UnitOfWork(self._reads_session_factory)
+        return UnitOfWork(self.session_factory)
 
     @functools.cached_property
     def _sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
-
-    def _current_factory(self) -> sessionmaker[Session]:
-        return (self._reads_session_factory if self._sqlite and _reads_only.get()
-                else self.session_factory)
 
     @functools.cached_property
     def _reads_session_factory(self) -> sessionmaker[Session]:

@@ -24,7 +24,7 @@ class Evaluation:
 def evaluate(ctx: ServiceContext, principal: Principal, decision_id: str,
              data: dict[str, Any]) -> Evaluation:
     policy.require(principal, "evaluate_decision")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         version = deployments.latest_decision(uow, decision_id)
         if version is None:
             raise NotFound(f"no decision is deployed with the id '{decision_id}'",

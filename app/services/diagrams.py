@@ -43,7 +43,7 @@ def heat(ctx: ServiceContext, principal: Principal, key: str,
     whatever the version (the referral's instance does not record which one it called)."""
     policy.require(principal, "read_definitions")
     drawn_in = func.coalesce(HumanTask.element_process, HumanTask.process_key)
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         query = (select(HumanTask.bpmn_id, func.count(func.distinct(HumanTask.instance_id)))
                  .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
                  .where(drawn_in == key, HumanTask.state == "ready",
@@ -59,7 +59,7 @@ def definition_diagram(ctx: ServiceContext, principal: Principal, key: str,
                        version: int | None = None, with_heat: bool = True) -> Diagram:
     """The version's diagram (the latest when no version), with the heat view unless not."""
     policy.require(principal, "read_definitions")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         row = (deployments.get_version(uow, key, version) if version
                else deployments.latest_version(uow, key))
         source = deployments.version_source(uow, row)
@@ -70,7 +70,7 @@ def definition_diagram(ctx: ServiceContext, principal: Principal, key: str,
 def instance_diagram(ctx: ServiceContext, principal: Principal, instance_id: str) -> Diagram:
     """The instance's process, with completed, active and waiting elements highlighted."""
     policy.require(principal, "read_instances")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         instance = instances.get_row(uow, instance_id)
         row = uow.session.get(ProcessVersion, instance.process_version_id)
         if row is None:

@@ -1,11 +1,11 @@
 """Idempotency keys: a command sent again with the same key answers its first result and creates
 nothing new.
 
-The key's row is inserted by `join`, from `steps.commit`, in the transaction of what the command
-creates, so neither is ever kept without the other; the primary key (caller, operation, key)
-lets only one of two racing requests commit, and the other answers what the first did. The
-answer is added to the row once it is built: in the same transaction when the request holds its
-commit until then (`app.db.uow.HeldCommit`, as API routes do), else right after the commit. A
+`once` hands the command a `Claim`, which the command passes to `steps.commit`: the key's row is
+inserted by `join`, with the command's answer, in the transaction of what the command creates,
+so none is ever kept without the others; the primary key (caller, operation, key) lets only one
+of two racing requests commit, and the other answers what the first did. A command that commits
+without giving its answer has it added right after the commit, in a statement of its own: a
 replay that finds a key without its answer (the first request is still being answered, or
 stopped between the two) is told so (409) with the instance the first request changed.
 
@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -64,12 +63,16 @@ class Answer:
 
 @dataclass
 class Claim:
-    """A key waiting to be inserted by the next step commit of the command (see `join`)."""
+    """A key waiting to be inserted by the command's step commit (see `join`)."""
 
     request: Request
     status_code: int
     created_at: dt.datetime
+    answer: Callable[[Any], str] | None = None
+    """The JSON document of the command's result, as `once` was told to answer it."""
     replaces_expired: bool = False
+    body: str | None = None
+    """The answer inserted with the key."""
     joined: UnitOfWork | None = None
     """The unit of work whose transaction holds the key's row, once `join` inserted it."""
     committed: bool = False
@@ -86,9 +89,6 @@ class _Recorded:
 
 class KeyInUse(Conflict):
     """A racing request with the same key committed first."""
-
-
-_claim: ContextVar[Claim | None] = ContextVar("reviewflow_idempotency_claim", default=None)
 
 
 def check_key(key: str, field: str = KEY_HEADER) -> str:
@@ -114,19 +114,19 @@ def fingerprint(payload: Any) -> str:
 
 
 def once(ctx: ServiceContext, request: Request, status_code: int,
-         command: Callable[[], ResultT], answer: Callable[[ResultT], str]) -> Answer:
-    """Run `command` unless its key was used; `answer` is the JSON document its result is
-    answered with (`status_code`), kept for replays.
+         command: Callable[[Claim], ResultT], answer: Callable[[ResultT], str]) -> Answer:
+    """Run `command` with the key's claim unless the key was used; `answer` is the JSON
+    document its result is answered with (`status_code`), kept for replays.
 
     Raises `Invalid` (the key was used for another request) or `Conflict` (the first request
     with the key is still being answered)."""
     recorded = _find(ctx, request)
     if recorded is not None and recorded.created_at > ctx.clock.now() - LIFETIME:
         return _replay(request, recorded)
-    claim = Claim(request, status_code, ctx.clock.now(), replaces_expired=recorded is not None)
-    reset = _claim.set(claim)
+    claim = Claim(request, status_code, ctx.clock.now(), answer,
+                  replaces_expired=recorded is not None)
     try:
-        result = command()
+        result = command(claim)
     except ServiceError:
         # A racing request with the key may have committed first: this one then failed on
         # what that one did (a conflict, or a message no longer awaited) and answers as it.
@@ -134,26 +134,24 @@ def once(ctx: ServiceContext, request: Request, status_code: int,
         if recorded is None or recorded.created_at <= claim.created_at - LIFETIME:
             raise
         return _replay(request, recorded)
-    finally:
-        _claim.reset(reset)
+    if claim.body is not None:
+        return Answer(status_code, claim.body, replayed=False)
     body = answer(result)
     if claim.committed:
         _keep_answer(ctx, request, body)
-    elif claim.joined is not None:  # the commit waits for the response: the answer joins it
-        claim.joined.session.execute(update(IdempotencyKey).where(*_identifies(request))
-                                     .values(response_body=body))
     return Answer(status_code, body, replayed=False)
 
 
-def join(uow: UnitOfWork, instance_id: str | None) -> Claim | None:
-    """Insert the current command's key, if one waits, in the unit's transaction (call it
-    before the commit). A racing request's committed key raises `KeyInUse`: the transaction is
-    then rolled back. A unit that failed to commit may be followed by another (a retry), which
-    inserts the key again."""
-    claim = _claim.get()
-    if claim is None or claim.committed or claim.joined is uow:
-        return None
+def join(uow: UnitOfWork, claim: Claim, instance_id: str | None, result: object = None) -> None:
+    """Insert the claimed key in the unit's transaction (call it before the commit), with the
+    answer to `result` when given, unless it is there or committed already. A racing request's
+    committed key raises `KeyInUse`: the transaction is then rolled back. A unit that failed to
+    commit may be followed by another (a retry), which inserts the key again."""
+    if claim.committed or claim.joined is uow:
+        return
     request = claim.request
+    claim.body = (claim.answer(result) if result is not None and claim.answer is not None
+                  else None)
     try:
         if claim.replaces_expired:
             uow.session.execute(delete(IdempotencyKey).where(
@@ -162,13 +160,12 @@ def join(uow: UnitOfWork, instance_id: str | None) -> Claim | None:
         uow.session.execute(insert(IdempotencyKey).values(
             caller=request.caller, operation=request.operation, key=request.key,
             fingerprint=request.fingerprint, status_code=claim.status_code,
-            response_body=None, instance_id=instance_id, created_at=claim.created_at))
+            response_body=claim.body, instance_id=instance_id, created_at=claim.created_at))
     except IntegrityError:
         raise KeyInUse(f"another request with this {request.field} was answered first",
                        field=request.field) from None
     claim.joined = uow
     uow.after_commit(functools.partial(setattr, claim, "committed", True))
-    return claim
 
 
 def _identifies(request: Request) -> tuple[Any, ...]:
@@ -199,7 +196,6 @@ def _replay(request: Request, recorded: _Recorded) -> Answer:
 def _keep_answer(ctx: ServiceContext, request: Request, body: str) -> None:
     """Add the answer to the committed key, in a statement of its own (the command is done: a
     failure here is logged, and replays are then told the request is being answered)."""
-    ctx.release_request_session()
     try:
         with ctx.lone_statement() as connection:
             connection.execute(update(IdempotencyKey).where(*_identifies(request))

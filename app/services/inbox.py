@@ -57,7 +57,7 @@ def load(ctx: ServiceContext, principal: Principal, filters: InboxFilter,
          limit: int = 200) -> Inbox:
     policy.require(principal, "read_tasks")
     now = ctx.clock.now()
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         counts = {tab: uow.session.scalar(
             select(func.count()).select_from(_base(principal).where(_tab(principal, tab))
                                              .subquery())) or 0 for tab in TABS}

@@ -85,7 +85,7 @@ def resolve_open(uow: UnitOfWork, instance_id: str, at: dt.datetime, by: str) ->
 def list_open(ctx: ServiceContext, principal: Principal, limit: int,
               offset: int) -> tuple[list[Incident], int]:
     policy.require(principal, "read_incidents")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         where = Incident.resolved_at.is_(None)
         total = uow.session.scalar(select(func.count()).select_from(Incident).where(where))
         rows = list(uow.session.scalars(select(Incident).where(where)

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 
 from app.auth import policy
 from app.auth.principal import Principal
-from app.db.models import HumanTask, ProcessInstance
+from app.db.models import Event, HumanTask, ProcessInstance
 from app.db.uow import UnitOfWork
 from app.engine import runner
 from app.engine.errors import StepFailed
@@ -72,17 +72,26 @@ def start_in(ctx: ServiceContext, uow: UnitOfWork, process_key: str, business_ke
 
 
 def start(ctx: ServiceContext, principal: Principal, process_key: str, business_key: str | None,
-          data: dict[str, Any]) -> InstanceState:
+          data: dict[str, Any], command: steps.Command = steps.NO_COMMAND) -> InstanceState:
     policy.require(principal, "start_instance")
     with ctx.uow() as uow:
         state = start_in(ctx, uow, process_key, business_key, data, principal.name)
-        steps.commit(uow, state.instance.id)
+        steps.commit(uow, state.instance.id, audit=command.audit, claim=command.claim,
+                     answer=state)
         return state
+
+
+def events(ctx: ServiceContext, principal: Principal, instance_id: str, after_id: int,
+           limit: int) -> list[Event]:
+    """The instance's timeline, oldest first, after the event `after_id`."""
+    policy.require(principal, "read_instances")
+    with ctx.uow(read_only=True) as uow:
+        return timeline.list_events(uow, instance_id, after_id, limit)
 
 
 def get(ctx: ServiceContext, principal: Principal, instance_id: str) -> InstanceState:
     policy.require(principal, "read_instances")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         instance = get_row(uow, instance_id)
         workflow = steps.load_workflow(ctx, uow, instance)
         return InstanceState(instance, runner.data(workflow), ready_task_rows(uow, instance_id))
@@ -103,7 +112,7 @@ def list_instances(ctx: ServiceContext, principal: Principal, status: str | None
                    process_key: str | None, business_key: str | None, limit: int,
                    offset: int) -> tuple[list[ProcessInstance], int]:
     policy.require(principal, "read_instances")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         total = uow.session.scalar(_filtered(
             select(func.count()).select_from(ProcessInstance), status, process_key,
             business_key)) or 0
@@ -115,7 +124,7 @@ def list_instances(ctx: ServiceContext, principal: Principal, status: str | None
 
 
 def terminate(ctx: ServiceContext, principal: Principal, instance_id: str,
-              reason: str | None) -> InstanceState:
+              reason: str | None, command: steps.Command = steps.NO_COMMAND) -> InstanceState:
     policy.require(principal, "terminate")
     actor = principal.name
     now = ctx.clock.now()
@@ -130,8 +139,10 @@ def terminate(ctx: ServiceContext, principal: Principal, instance_id: str,
             timeline.record(uow, instance.id, "termination_requested", now, actor,
                             detail={"reason": reason})
         steps.save(uow, instance, workflow, now, actor, status="terminated")
-        steps.commit(uow, instance.id)
-        return InstanceState(instance, runner.data(workflow), [])
+        answer = InstanceState(instance, runner.data(workflow), [])
+        steps.commit(uow, instance.id, audit=command.audit, claim=command.claim,
+                     answer=answer)
+        return answer
 
 
 def fail(uow: UnitOfWork, instance: ProcessInstance, workflow: Any, failure: StepFailed,
@@ -146,7 +157,8 @@ def fail(uow: UnitOfWork, instance: ProcessInstance, workflow: Any, failure: Ste
 
 
 def retry(ctx: ServiceContext, principal: Principal, instance_id: str,
-          data: dict[str, Any] | None = None) -> InstanceState:
+          data: dict[str, Any] | None = None,
+          command: steps.Command = steps.NO_COMMAND) -> InstanceState:
     policy.require(principal, "retry")
     actor = principal.name
     now = ctx.clock.now()
@@ -167,5 +179,7 @@ def retry(ctx: ServiceContext, principal: Principal, instance_id: str,
             uow.rollback()
             steps.record_failure(ctx, instance_id, failure, actor)
             raise step_error(failure) from None
-        steps.commit(uow, instance.id)
-        return InstanceState(instance, runner.data(workflow), ready)
+        answer = InstanceState(instance, runner.data(workflow), ready)
+        steps.commit(uow, instance.id, audit=command.audit, claim=command.claim,
+                     answer=answer)
+        return answer

@@ -50,7 +50,7 @@ def list_publications(ctx: ServiceContext, principal: Principal, case: str | Non
         query = query.where(Publication.kind == kind)
     if year:
         query = query.where(extract("year", Publication.published_on) == year)
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = list(uow.session.scalars(query.order_by(Publication.published_on.desc(),
                                                        Publication.id.desc())
@@ -92,7 +92,7 @@ def list_events(ctx: ServiceContext, principal: Principal, year: int | None, kin
         query = query.where(LearningEvent.kind == kind)
     if case:
         query = query.where(LearningEvent.case_reference == case)
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = list(uow.session.scalars(query.order_by(LearningEvent.held_on.desc(),
                                                        LearningEvent.id.desc())

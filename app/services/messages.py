@@ -18,7 +18,8 @@ from app.services.errors import NotFound
 
 
 def deliver(ctx: ServiceContext, principal: Principal, name: str, business_key: str,
-            data: dict[str, Any]) -> instances.InstanceState:
+            data: dict[str, Any],
+            command: steps.Command = steps.NO_COMMAND) -> instances.InstanceState:
     """Deliver to the oldest instance with that business key that waits for the message.
 
     A failure while the engine runs on from the message parks the instance in `error`: the
@@ -29,22 +30,23 @@ def deliver(ctx: ServiceContext, principal: Principal, name: str, business_key: 
         if name in policy.BOARD_MESSAGES:
             raise Forbidden(f"the message '{name}' is recorded by the Board's manager, not "
                             f"sent by an agency's system")
-        with ctx.uow() as uow:
+        with ctx.uow(read_only=True) as uow:
             case = uow.session.scalars(select(ReviewCase).where(
                 ReviewCase.reference == business_key)).first()
             if case is None or principal.agency not in case.agencies:  # answered as absent
                 raise policy.Concealed("an agency system can message only its own cases",
                                        policy.missing_waiting_instance(name, business_key))
-    state = deliver_on_behalf(ctx, principal.name, name, business_key, data)
-    # the sender learns what it may: the process data only if it may read instances
-    return instances.InstanceState(
-        state.instance, state.data if policy.can_read_instance_data(principal) else {},
-        [task for task in state.ready_tasks if policy.can_see_task(principal, task)])
+    return deliver_on_behalf(ctx, principal.name, name, business_key, data, command,
+                             seen_by=principal)
 
 
 def deliver_on_behalf(ctx: ServiceContext, actor: str, name: str, business_key: str,
-                      data: dict[str, Any]) -> instances.InstanceState:
-    """Deliver without checking permissions: for use cases that have checked them already."""
+                      data: dict[str, Any], command: steps.Command = steps.NO_COMMAND,
+                      seen_by: Principal | None = None) -> instances.InstanceState:
+    """Deliver without checking permissions: for use cases that have checked them already.
+
+    The answer is the instance as it now stands, as `seen_by` may see it when given: the
+    process data only if they may read instances, and the tasks they may see."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
         instance = uow.session.scalars(
@@ -75,5 +77,11 @@ def deliver_on_behalf(ctx: ServiceContext, actor: str, name: str, business_key: 
                 uow.rollback()
                 steps.record_failure(ctx, instance.id, failure, actor)
                 raise instances.step_error(failure) from None
-        steps.commit(uow, instance.id)
-        return instances.InstanceState(instance, runner.data(workflow), ready)
+        if seen_by is None:
+            answer = instances.InstanceState(instance, runner.data(workflow), ready)
+        else:
+            answer = instances.InstanceState(
+                instance, runner.data(workflow) if policy.can_read_instance_data(seen_by) else {},
+                [task for task in ready if policy.can_see_task(seen_by, task)])
+        steps.commit(uow, instance.id, audit=command.audit, claim=command.claim, answer=answer)
+        return answer

@@ -35,7 +35,7 @@ class MigrationResult:
 def history(ctx: ServiceContext, principal: Principal, key: str) -> list[VersionHistory]:
     """Every version, oldest first, with what changed since the one before."""
     policy.require(principal, "read_definitions")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         rows = deployments.list_versions(uow, key)
         bundles = [steps.spec_bundle(ctx, uow, row.id) for row in rows]
     return [VersionHistory(row, versions.diff_versions(bundles[i - 1], bundles[i]) if i else None)
@@ -45,7 +45,7 @@ def history(ctx: ServiceContext, principal: Principal, key: str) -> list[Version
 def diff(ctx: ServiceContext, principal: Principal, key: str, old: int,
          new: int) -> versions.VersionDiff:
     policy.require(principal, "read_definitions")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         old_row = deployments.get_version(uow, key, old)
         new_row = deployments.get_version(uow, key, new)
         return versions.diff_versions(steps.spec_bundle(ctx, uow, old_row.id),
@@ -57,7 +57,7 @@ def migrate(ctx: ServiceContext, principal: Principal, instance_id: str,
     """Move one instance; a dry run only says whether it can move and what blocks it."""
     policy.require(principal, "migrate")
     now = ctx.clock.now()
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=dry_run) as uow:
         instance = instances.get_row(uow, instance_id)
         if instance.status not in ACTIVE:
             raise Conflict(f"a {instance.status} instance cannot be migrated",
@@ -92,7 +92,7 @@ def migrate_all(ctx: ServiceContext, principal: Principal, key: str, from_versio
                 to_version: int | None, dry_run: bool) -> list[MigrationResult]:
     """Every active instance of the process (optionally only those on `from_version`)."""
     policy.require(principal, "migrate")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         latest = deployments.latest_version(uow, key)
         target = to_version or latest.version
         query = select(ProcessInstance.id).where(ProcessInstance.process_key == key,

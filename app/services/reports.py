@@ -77,7 +77,7 @@ def annual(ctx: ServiceContext, principal: Principal, year: int) -> AnnualReport
     check_reader(principal)
     _check_year(year)
     today = ctx.clock.now().date()
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         session = uow.session
         cases = list(session.scalars(_cases_of(year).order_by(ReviewCase.created_at,
                                                               ReviewCase.id)))
@@ -101,7 +101,7 @@ def pmf(ctx: ServiceContext, principal: Principal, year: int) -> list[PmfRow]:
     check_reader(principal)
     _check_year(year)
     today = ctx.clock.now().date()
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         session = uow.session
         cases = list(session.scalars(_cases_of(year).order_by(ReviewCase.created_at,
                                                               ReviewCase.id)))

@@ -72,7 +72,7 @@ def _add_years(moment: dt.datetime, years: int) -> dt.date:
 def expired(ctx: ServiceContext, rules: RetentionRules) -> list[Expired]:
     today = ctx.clock.now().date()
     found: list[Expired] = []
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         closed = uow.session.scalars(select(ReviewCase).where(
             ReviewCase.status.in_(sorted(CLOSED_STATUSES)), ReviewCase.closed_at.is_not(None))
             .order_by(ReviewCase.closed_at))

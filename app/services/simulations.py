@@ -54,7 +54,7 @@ def parse_scenario(text: str, source: str = "scenario") -> Scenario:
 def simulate_deployed(ctx: ServiceContext, principal: Principal, key: str,
                       scenario: Scenario) -> SimulationReport:
     policy.require(principal, "simulate")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         version = deployments.latest_version(uow, key)
         spec, subprocess_specs = steps.spec_bundle(ctx, uow, version.id)
         forms = dict(version.forms)

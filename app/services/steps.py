@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -17,12 +18,12 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.auth import audit
+from app.auth import audit as audit_log
 from app.db.faults import is_contention
 from app.db.models import HumanTask, MessageSubscription, ProcessInstance, ProcessVersion
 from app.db.uow import RowWriter, UnitOfWork
 
-__all__ = ["UnitOfWork", "commit", "load_workflow", "record_step", "save", "spec_bundle"]
+__all__ = ["Command", "UnitOfWork", "commit", "load_workflow", "record_step", "save", "spec_bundle"]
 from app.engine import runner
 from app.engine.errors import StateUnreadable, StepFailed
 from app.engine.scripting import EngineEnv
@@ -200,31 +201,48 @@ def _sync_subscriptions(uow: UnitOfWork, instance: ProcessInstance, workflow: ru
     return sorted(wanted)
 
 
-def commit(uow: UnitOfWork, instance_id: str) -> None:
-    """Commit, with the audit entry of the request that made the step when it waits for one;
-    a concurrent change to the same instance becomes a `Conflict`."""
-    idempotency.join(uow, instance_id)  # first: a key used meanwhile stops the command
-    command_entry = audit.join(uow, instance_id)
-    if command_entry is not None:
-        uow.after_commit(functools.partial(setattr, command_entry, "committed", True))
+@dataclass(frozen=True)
+class Command:
+    """What the request behind a step commits with it: its audit entry (so the log never
+    misses a committed step) and its idempotency key's claim. A use case that commits a step
+    takes one and passes its parts to `commit`; without them (the default) it commits the
+    step alone."""
+
+    audit: audit_log.CommandEntry | None = None
+    claim: idempotency.Claim | None = None
+
+
+NO_COMMAND = Command()
+
+
+def commit(uow: UnitOfWork, instance_id: str, *, audit: audit_log.CommandEntry | None = None,
+           claim: idempotency.Claim | None = None, answer: object = None) -> None:
+    """Commit, with the request's audit entry and idempotency key when given; a concurrent
+    change to the same instance becomes a `Conflict`. `answer`, the use case's result (built
+    before the commit), is kept with the key for replays, in the same transaction."""
+    if claim is not None:
+        idempotency.join(uow, claim, instance_id, answer)  # first: a key used meanwhile stops it
+    if audit is not None and not (audit.committed or audit.joined):
+        audit_log.join(uow, audit, instance_id)
+        uow.after_commit(functools.partial(setattr, audit, "committed", True))
     try:
         uow.commit()
     except (StaleDataError, IntegrityError):
-        _failed(uow, command_entry)
+        _failed(uow, audit)
         raise Conflict("the instance was changed by someone else at the same moment; "
                        "reload it and try again", instance_id=instance_id) from None
     except OperationalError as exc:
-        _failed(uow, command_entry)
+        _failed(uow, audit)
         if is_contention(exc):
             raise Conflict("the instance is being changed by someone else; try again",
                            instance_id=instance_id) from None
         raise
 
 
-def _failed(uow: UnitOfWork, command_entry: audit.CommandEntry | None) -> None:
+def _failed(uow: UnitOfWork, entry: audit_log.CommandEntry | None) -> None:
     uow.rollback()
-    if command_entry is not None:
-        command_entry.joined = False
+    if entry is not None:
+        entry.joined = False
 
 
 def record_failure(ctx: ServiceContext, instance_id: str, failure: StepFailed,

@@ -72,7 +72,7 @@ def list_tasks(ctx: ServiceContext, principal: Principal, filters: TaskFilter, s
     """The tasks matching the filters that the principal may see."""
     policy.require(principal, "read_tasks")
     visible = policy.visible_tasks(principal)
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         total = uow.session.scalar(filters.apply(
             select(func.count()).select_from(HumanTask).where(visible))) or 0
         rows = list(uow.session.scalars(filters.apply(select(HumanTask).where(visible))
@@ -107,7 +107,7 @@ def _form(ctx: ServiceContext, uow: UnitOfWork, instance: ProcessInstance,
 
 def get(ctx: ServiceContext, principal: Principal, task_id: str) -> TaskDetail:
     policy.require(principal, "read_tasks")
-    with ctx.uow() as uow:
+    with ctx.uow(read_only=True) as uow:
         task = _row(ctx, uow, task_id)
         policy.check_task_read(principal, task)
         instance = get_row(uow, task.instance_id)
@@ -168,7 +168,7 @@ def _validate(ctx: ServiceContext, uow: UnitOfWork, form: tuple[dict[str, Any], 
 
 
 def complete(ctx: ServiceContext, principal: Principal, task_id: str,
-             data: dict[str, Any]) -> InstanceState:
+             data: dict[str, Any], command: steps.Command = steps.NO_COMMAND) -> InstanceState:
     actor = principal.name
     now = ctx.clock.now()
     policy.require(principal, "work_tasks")  # by role before the lookup: says nothing of it
@@ -202,11 +202,13 @@ def complete(ctx: ServiceContext, principal: Principal, task_id: str,
             uow.rollback()
             steps.record_failure(ctx, instance.id, failure, actor, task_id=task_id)
             raise step_error(failure) from None
-        steps.commit(uow, instance.id)
         # the caller learns what it may: the process data only if it may read instances
-        return InstanceState(
+        answer = InstanceState(
             instance, runner.data(workflow) if policy.can_read_instance_data(principal) else {},
             [row for row in ready if policy.can_see_task(principal, row)])
+        steps.commit(uow, instance.id, audit=command.audit, claim=command.claim,
+                     answer=answer)
+        return answer
 
 
 def _ready_row(ctx: ServiceContext, uow: Any, principal: Principal, task_id: str) -> HumanTask:

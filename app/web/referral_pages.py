@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import policy
-from app.services import cases, idempotency, storable
+from app.services import cases, idempotency, steps, storable
 from app.services.context import ServiceContext
 from app.services.errors import Invalid
 from app.web.session import PageUser, check_csrf, page_user
@@ -148,7 +148,8 @@ async def submit_referral(request: Request, user: UserDep) -> Response:
         field=SUBMISSION_FIELD)
     try:
         answer = await run_in_threadpool(
-            idempotency.once, ctx, sent, 303, lambda: cases.refer(ctx, user.principal, referral),
+            idempotency.once, ctx, sent, 303,
+            lambda claim: cases.refer(ctx, user.principal, referral, steps.Command(claim=claim)),
             lambda view: json.dumps({"reference": view.case.reference}))
     except Invalid as invalid:
         field = str(invalid.detail.get("field") or "summary")

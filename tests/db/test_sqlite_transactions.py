@@ -1,5 +1,6 @@
 """SQLite's one write lock: a transaction that may write takes it when it begins, one that only
-reads (a GET request, a password check) takes none (see `app.db.session`)."""
+reads (`ctx.uow(read_only=True)`: a GET's use case, a password check) takes none (see
+`app.db.session`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.auth import users
 from app.auth.tokens import TokenVerifier
 from app.db.models import ApiToken
 from app.main import create_app
-from app.services.context import ServiceContext, reads_only
+from app.services.context import ServiceContext
 from app.web.session import LOGIN_CSRF_COOKIE
 from tests.conftest import token_for
 
@@ -55,32 +56,35 @@ def test_a_unit_of_work_takes_the_write_lock_at_its_first_read(
     assert lock_is_free(other_writer)
 
 
-def test_a_read_only_request_takes_no_lock(sqlite_ctx: ServiceContext,
-                                           other_writer: sqlite3.Connection) -> None:
-    with reads_only(), sqlite_ctx.request_session() as session:
-        session.scalars(select(ApiToken)).all()
-        assert lock_is_free(other_writer)
-        with sqlite_ctx.uow() as uow:  # the use case continues the request's transaction
-            assert uow.session is session
-            uow.session.scalars(select(ApiToken)).all()
-            assert lock_is_free(other_writer)
-        with sqlite_ctx.uow() as uow:  # and any unit of work after it only reads too
-            uow.session.scalars(select(ApiToken)).all()
-            assert lock_is_free(other_writer)
-
-
-def test_a_write_request_holds_the_lock_from_its_token_check_until_released(
+def test_a_unit_of_work_that_only_reads_takes_no_lock(
         sqlite_ctx: ServiceContext, other_writer: sqlite3.Connection) -> None:
-    """The audit entry is written on another connection: the request's untaken session must
-    let go of the lock first, or the entry would wait for it (for the whole busy timeout)."""
-    with sqlite_ctx.request_session() as session:
-        session.scalars(select(ApiToken)).all()  # the token check
-        assert not lock_is_free(other_writer)
-        sqlite_ctx.release_request_session()
+    with sqlite_ctx.uow(read_only=True) as uow:
+        uow.session.scalars(select(ApiToken)).all()
         assert lock_is_free(other_writer)
-        with sqlite_ctx.uow() as uow:  # a later unit of work opens a session of its own
-            assert uow.session is not session
-    assert lock_is_free(other_writer)
+    with sqlite_ctx.uow() as uow:  # the next unit of work chooses again
+        uow.session.scalars(select(ApiToken)).all()
+        assert not lock_is_free(other_writer)
+
+
+def test_a_token_check_takes_no_lock(sqlite_ctx: ServiceContext,
+                                     other_writer: sqlite3.Connection,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request's caller is checked in a statement of its own, before its use case begins."""
+    lock_after_token_check: list[bool] = []
+    authenticate = TokenVerifier.authenticate
+
+    def watched(self: TokenVerifier, *args: Any) -> Any:
+        principal = authenticate(self, *args)
+        lock_after_token_check.append(lock_is_free(other_writer))
+        return principal
+
+    monkeypatch.setattr(TokenVerifier, "authenticate", watched)
+    token = token_for(sqlite_ctx, "board_manager")
+    with TestClient(create_app(context=sqlite_ctx),
+                    headers={"Authorization": f"Bearer {token}"}) as api:
+        assert api.get("/api/v1/tasks").status_code == 200
+        assert api.post("/api/v1/instances", json={"process_key": "none"}).status_code == 404
+    assert lock_after_token_check == [True, True]
 
 
 def test_get_requests_and_password_checks_leave_the_lock_to_writers(
@@ -113,22 +117,24 @@ def test_get_requests_and_password_checks_leave_the_lock_to_writers(
 
 
 def test_through_the_api_a_get_reads_without_the_lock_and_a_post_takes_it(
-        sqlite_ctx: ServiceContext, other_writer: sqlite3.Connection,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Seen right after each request's token check, which is its transaction's first read."""
-    lock_after_token_check: list[bool] = []
-    authenticate = TokenVerifier.authenticate
+        sqlite_ctx: ServiceContext, other_writer: sqlite3.Connection) -> None:
+    """Seen at each read of the use case (tasks for the GET, deployments for the POST)."""
+    lock_free: dict[str, list[bool]] = {"human_task": [], "process_version": []}
 
-    def watched(self: TokenVerifier, *args: Any) -> Any:
-        principal = authenticate(self, *args)
-        lock_after_token_check.append(lock_is_free(other_writer))
-        return principal
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        for table, seen in lock_free.items():
+            if statement.startswith("SELECT") and f"FROM {table}" in statement:
+                seen.append(lock_is_free(other_writer))
 
     token = token_for(sqlite_ctx, "board_manager")
-    with TestClient(create_app(context=sqlite_ctx),
-                    headers={"Authorization": f"Bearer {token}"}) as api:
-        api.get("/api/v1/tasks")  # the first use checks the secret with argon2, on its own
-        monkeypatch.setattr(TokenVerifier, "authenticate", watched)
-        assert api.get("/api/v1/tasks").status_code == 200
-        assert api.post("/api/v1/instances", json={"process_key": "none"}).status_code == 404
-    assert lock_after_token_check == [True, False]
+    event.listen(sqlite_ctx.engine, "before_cursor_execute", before)
+    try:
+        with TestClient(create_app(context=sqlite_ctx),
+                        headers={"Authorization": f"Bearer {token}"}) as api:
+            assert api.get("/api/v1/tasks").status_code == 200
+            assert api.post("/api/v1/instances",
+                            json={"process_key": "none"}).status_code == 404
+    finally:
+        event.remove(sqlite_ctx.engine, "before_cursor_execute", before)
+    assert lock_free["human_task"] and all(lock_free["human_task"])
+    assert lock_free["process_version"] and not any(lock_free["process_version"])

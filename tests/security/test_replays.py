@@ -139,8 +139,8 @@ def _fail_once(ctx: ServiceContext, name: str, fragment: str = "") -> Callable[[
 
 
 @pytest.mark.parametrize("point", [("before_cursor_execute", "INSERT INTO idempotency_key"),
-                                   ("before_cursor_execute", "UPDATE idempotency_key"),
-                                   ("commit", "")], ids=["key", "answer", "commit"])
+                                   ("before_cursor_execute", "INSERT INTO process_instance"),
+                                   ("commit", "")], ids=["key and answer", "instance", "commit"])
 def test_a_failure_keeps_neither_the_key_nor_what_it_created(
         client: TestClient, ctx: ServiceContext, point: tuple[str, str]) -> None:
     """The key, its answer and the instance are one transaction: a 5xx leaves none of them,
@@ -159,6 +159,28 @@ def test_a_failure_keeps_neither_the_key_nor_what_it_created(
         again = caller.post("/api/v1/instances", json=WAITING, headers={KEY: "crash"})
     assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
     assert count(ctx, ProcessInstance) == count(ctx, IdempotencyKey) == 1
+
+
+def test_the_answer_is_kept_with_the_key_in_one_statement(client: TestClient,
+                                                          ctx: ServiceContext) -> None:
+    """No second write after the commit: a key is never committed without its answer."""
+    upload(client, FIXTURES / "message_wait.bpmn")
+    seen: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "idempotency_key" in statement and not statement.startswith("SELECT"):
+            seen.append(statement.split(" (")[0].split(" SET")[0])
+
+    event.listen(ctx.engine, "before_cursor_execute", before)
+    try:
+        first = client.post("/api/v1/instances", json=WAITING, headers={KEY: "kept"})
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", before)
+    assert first.status_code == 201, first.text
+    assert seen == ["INSERT INTO idempotency_key"]
+    with ctx.uow() as uow:
+        [kept] = uow.session.scalars(select(IdempotencyKey.response_body))
+    assert kept == first.text
 
 
 def test_a_key_whose_first_answer_is_missing_is_a_409(client: TestClient,
