@@ -1,4 +1,16 @@
 # Reviewflow service image. Production points REVIEWFLOW_DATABASE_URL at PostgreSQL.
+
+# The inbox's front end: GOV.UK Frontend compiled with the Board's settings (see the Makefile).
+FROM node:20-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+COPY app/web/assets ./app/web/assets
+RUN mkdir -p govuk \
+    && node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps \
+       --load-path=node_modules app/web/assets/reviewflow.scss govuk/reviewflow.css \
+    && cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js govuk/
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,6 +21,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv/reviewflow
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
+COPY --from=assets /build/govuk ./app/web/static/govuk
 COPY migrations ./migrations
 COPY processes ./processes
 RUN pip install --no-cache-dir -e . \

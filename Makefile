@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 DB_URL ?= sqlite:///var/reviewflow.db
+NODE_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json | cut -c1-12)
+GOVUK := app/web/static/govuk
+CSS := $(GOVUK)/reviewflow.css
 
-.PHONY: setup migrate deploy run test check lint openapi bench clean
+.PHONY: setup assets migrate deploy run test check lint openapi bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +17,22 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The inbox's front end: GOV.UK Frontend (npm, pinned in package-lock.json) compiled with the
+# Board's settings (app/web/assets/reviewflow.scss), and axe-core for the accessibility tests.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -f node_modules/.installed-*
+	touch $(NODE_STAMP)
+
+$(CSS): $(NODE_STAMP) $(wildcard app/web/assets/*.scss)
+	mkdir -p $(GOVUK)
+	node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps \
+		--load-path=node_modules app/web/assets/reviewflow.scss $(CSS)
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $(GOVUK)/
+
+assets: $(CSS)
+
+setup: $(STAMP) $(CSS)
 
 migrate: setup
 	mkdir -p var
@@ -46,4 +64,4 @@ bench: setup
 	$(BIN)/python bench/task_query.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
+	rm -rf $(VENV) var node_modules $(GOVUK) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

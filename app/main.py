@@ -31,7 +31,21 @@ from app.api.limits import BodySizeLimit
 from app.api.security_headers import SecurityHeaders
 from app.services.context import ServiceContext, build_context
 from app.settings import Settings, get_settings
-from app.web import auth_pages, case_pages, inbox_pages, referral_pages, session_pages
+from app.web import (
+    admin_pages,
+    auth_pages,
+    case_list_pages,
+    case_pages,
+    case_work_pages,
+    designer_pages,
+    inbox_pages,
+    info_pages,
+    referral_pages,
+    register_pages,
+    report_pages,
+    session_pages,
+    task_pages,
+)
 from app.web import errors as web_errors
 from app.worker import Worker
 
@@ -74,7 +88,9 @@ def create_app(settings: Settings | None = None,
     for module in (tasks, instances, messages, cases, health, deployments, definitions,
                    decisions, audit, briefings, reports, learning, agencies, incidents):
         app.include_router(module.router)
-    for page_module in (auth_pages, inbox_pages, case_pages, referral_pages, session_pages):
+    for page_module in (auth_pages, inbox_pages, task_pages, case_list_pages, case_pages,
+                        case_work_pages, referral_pages, session_pages, register_pages,
+                        report_pages, designer_pages, admin_pages, info_pages):
         app.include_router(page_module.router)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(audit_trail.AuditMiddleware)

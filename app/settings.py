@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(True, description="send the session cookie over HTTPS only "
                                                   "(browsers treat localhost as secure)")
     calendar_region: str = Field("ENG", description="bank holidays: ENG, WLS, SCT or NIR")
+    board_name: str = Field("Safeguarding Children Board", min_length=1, max_length=120,
+                            description="the Board's name, in every page's header")
     max_data_depth: int = Field(32, ge=2, le=200, description="how deeply the objects and "
                                 "lists of a request may nest (422 past it)")
     form_validation_seconds: float = Field(1.0, gt=0, le=60, description="how long checking "

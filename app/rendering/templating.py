@@ -28,12 +28,18 @@ def when(value: dt.datetime | dt.date | str | None) -> str:
     return value.strftime("%-d %b %Y")
 
 
+def day(value: dt.datetime | dt.date | str | None) -> str:
+    """The day of a date or time, as people write it: 15 January 2027."""
+    shown = when(value)
+    return shown.split(",")[0]
+
+
 def words(value: str | None) -> str:
     """`awaiting_endorsement` -> `awaiting endorsement`."""
     return (value or "").replace("_", " ")
 
 
-FILTERS = {"when": when, "words": words}
+FILTERS = {"when": when, "day": day, "words": words}
 
 # The same options as the /ui pages' environment (Starlette's Jinja2Templates).
 ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR),

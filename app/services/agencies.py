@@ -62,6 +62,11 @@ class AgencyRegister(BaseModel):
     def unknown(self, names: Iterable[str]) -> list[str]:
         return [name for name in names if name not in self.ids]
 
+    def name_of(self, agency_id: str) -> str:
+        """The agency's name, as people write it (its id when the register lacks it)."""
+        return next((agency.name for agency in self.agencies if agency.id == agency_id),
+                    agency_id.replace("_", " "))
+
     def known_text(self) -> str:
         return ", ".join(sorted(self.ids)) or "none: the register is empty"
 
@@ -113,6 +118,14 @@ def register_or_problem(ctx: ServiceContext) -> tuple[AgencyRegister | None, str
         return register_at(ctx.settings.agencies_file), None
     except RegisterError as exc:
         return None, str(exc)
+
+
+def name_of(ctx: ServiceContext, agency_id: str | None) -> str:
+    """An agency's name from the register, for pages (its id in words when unknown)."""
+    if not agency_id:
+        return ""
+    found, _problem = register_or_problem(ctx)
+    return found.name_of(agency_id) if found else agency_id.replace("_", " ")
 
 
 def unknown_message(names: list[str], found: AgencyRegister) -> str:

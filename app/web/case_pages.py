@@ -1,4 +1,4 @@
-"""The case page (summary, tasks, deadlines, diagram, timeline) and a definition's versions."""
+"""The case page: summary, tasks, deadlines, diagram and timeline."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from markupsafe import Markup
 from app.auth import policy
 from app.auth.errors import Forbidden
 from app.rendering.diagram import draw
-from app.services import cases, deadlines, diagrams, migrations
+from app.services import cases, deadlines, diagrams
 from app.services.context import ServiceContext
 from app.services.errors import NotFound
 from app.web.session import PageUser, page_user
@@ -23,14 +23,6 @@ UserDep = Annotated[PageUser, Depends(page_user)]
 
 def _ctx(request: Request) -> ServiceContext:
     return request.app.state.context  # type: ignore[no-any-return]
-
-
-@router.get("/cases", response_class=HTMLResponse)
-def cases_page(request: Request, user: UserDep, status: str = "") -> Response:
-    rows, total = cases.list_cases(_ctx(request), user.principal, status or None, None, None,
-                                   200, 0)
-    return TEMPLATES.TemplateResponse(request, "cases.html", {
-        "user": user, "cases": rows, "total": total, "status": status})
 
 
 @router.get("/cases/{reference}", response_class=HTMLResponse)
@@ -50,15 +42,3 @@ def case_page(request: Request, user: UserDep, reference: str,
         "outcome": policy.outcome_for(user.principal, view.case.outcome),
         "deadlines": deadlines.for_case(ctx, user.principal, reference),
         "timeline": cases.timeline(ctx, user.principal, reference), "diagram": diagram})
-
-
-@router.get("/definitions/{key}", response_class=HTMLResponse)
-def definition_page(request: Request, user: UserDep, key: str) -> Response:
-    ctx = _ctx(request)
-    history = migrations.history(ctx, user.principal, key)
-    latest = history[-1].version.version if history else None
-    pictures = {item.version.version: Markup(draw(diagrams.definition_diagram(
-        ctx, user.principal, key, item.version.version,
-        with_heat=item.version.version == latest))) for item in history}
-    return TEMPLATES.TemplateResponse(request, "definition.html", {
-        "user": user, "key": key, "history": list(reversed(history)), "pictures": pictures})

@@ -1,6 +1,8 @@
 """A real server on a free port, Debian's chromium driven by Playwright, and the Board's people.
 
 The browser tests need /usr/bin/chromium (`.ci/run` installs it with apt); without it they skip.
+Every page a test opens can be checked with axe-core (npm, `make setup`) against WCAG 2.2 AA:
+`assert_accessible(page)`. Screenshots are kept under var/screenshots as the walk's record.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from app.settings import Settings
 from tests.conftest import PROCESSES, route_files
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 PASSWORD = "a-long-test-password"
 PEOPLE = {
     "pat.panel": (["panel_member"], None),
@@ -94,9 +99,8 @@ def page_for(browser: Any, server: str) -> Iterator[Any]:
     """A fresh browser context per person, logged in."""
     contexts: list[Any] = []
 
-    def login(name: str, width: int = 1280) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": 900},
-                                      base_url=server)
+    def login(name: str, width: int = 1280, height: int = 900) -> Any:
+        context = new_context(browser, server, width, height)
         contexts.append(context)
         page = context.new_page()
         page.goto("/ui/login")
@@ -111,6 +115,27 @@ def page_for(browser: Any, server: str) -> Iterator[Any]:
         context.close()
 
 
+def new_context(browser: Any, server: str, width: int = 1280, height: int = 900) -> Any:
+    """A browser context whose every page carries axe-core (added as the page is created, by
+    the browser, so the pages' Content-Security-Policy stays as it is)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make setup` (it installs the npm packages)")
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=server)
+    context.add_init_script(path=str(AXE))
+    return context
+
+
+def assert_accessible(page: Any) -> None:
+    """No axe-core violation of WCAG 2.2 A or AA on the page as it now stands."""
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        WCAG_22_AA)
+    problems = [f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+                + "; ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+                for violation in result["violations"]]
+    assert not problems, f"{page.url} fails WCAG 2.2 AA:\n" + "\n".join(problems)
+
+
 def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,20 @@
+"""The work done from a case page: escalating its grade, raising an urgent concern,
+reassigning a task, action progress and sign-off, and the 7-minute briefing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from app.services.context import ServiceContext
+from app.web.session import PageUser, page_user
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+UserDep = Annotated[PageUser, Depends(page_user)]
+
+
+def _ctx(request: Request) -> ServiceContext:
+    return request.app.state.context  # type: ignore[no-any-return]
+
+

@@ -1,0 +1,19 @@
+"""The annual report and the performance management framework, for people signed in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from app.services.context import ServiceContext
+from app.web.session import PageUser, page_user
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+UserDep = Annotated[PageUser, Depends(page_user)]
+
+
+def _ctx(request: Request) -> ServiceContext:
+    return request.app.state.context  # type: ignore[no-any-return]
+
+
