@@ -14,18 +14,21 @@ class BodyTooLarge(Exception):
 
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, default_limit: int, upload_limit: int,
-                 upload_prefix: str = "/api/v1/deployments") -> None:
+                 upload_prefixes: tuple[str, ...] = ("/api/v1/deployments",
+                                                     "/ui/definitions/upload")) -> None:
         self.app = app
         self.default_limit = default_limit
         self.upload_limit = upload_limit
-        self.upload_prefix = upload_prefix
+        self.upload_prefixes = upload_prefixes
+        """Where process files are uploaded: the API and the designer's upload page."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        limit = self.upload_limit if path.startswith(self.upload_prefix) else self.default_limit
+        limit = (self.upload_limit if path.startswith(self.upload_prefixes)
+                 else self.default_limit)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -60,6 +60,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "write_briefings": ("board_manager", "reviewer"),
     "read_incidents": ("board_manager", "auditor", "admin"),
     "resolve_incidents": ("board_manager", "admin"),
+    "manage_people": ("admin",),
 }
 ACTION_WORDS = {
     "deploy": "deploy process definitions", "simulate": "simulate processes",
@@ -76,6 +77,7 @@ ACTION_WORDS = {
     "record_learning": "record learning events", "record_publication": "record publications",
     "write_briefings": "generate, edit or publish a 7-minute briefing",
     "read_incidents": "read worker incidents", "resolve_incidents": "resolve worker incidents",
+    "manage_people": "manage people, their roles and agencies",
 }
 
 
@@ -115,11 +117,30 @@ BOARD_MESSAGES = frozenset({"national_panel_advice"})
 stand in for the national panel."""
 
 
+ROLE_WORDS = {
+    "board_manager": "a board manager", "chair": "the chair", "panel_member": "a panel member",
+    "reviewer": "a reviewer", "agency_lead": "an agency lead", "designer": "a process designer",
+    "auditor": "an auditor", "admin": "an administrator",
+}
+"""Each role as a sentence names the person who holds it ("You need to be a board manager")."""
+
+
+def role_words(role: str) -> str:
+    return ROLE_WORDS.get(role, "a " + role.replace("_", " "))
+
+
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def require(principal: Principal, action: str) -> None:
     allowed = ACTIONS[action]
     if not principal.has(*allowed):
-        raise Forbidden(f"to {ACTION_WORDS[action]} you need one of the roles "
-                        f"{', '.join(allowed)}; you have {', '.join(sorted(principal.roles))}")
+        held = sorted(principal.roles)
+        you = (f"you are {_either([role_words(role) for role in held]).replace(' or ', ' and ')}"
+               if held else "you have no role")
+        raise Forbidden(f"You need to be {_either([role_words(role) for role in allowed])} "
+                        f"to {ACTION_WORDS[action]}; {you}.")
 
 
 # ---- tasks -------------------------------------------------------------------------------
@@ -169,8 +190,9 @@ def check_unclaim(principal: Principal, task: HumanTask) -> None:
 
 
 def _not_your_task(task: HumanTask) -> str:
-    agency = f" of {task.agency}" if task.lane == AGENCY_LANE and task.agency else ""
-    return f"this task is for the {task.lane} role{agency}"
+    agency = (f" of {task.agency.replace('_', ' ')}" if task.lane == AGENCY_LANE and task.agency
+              else "")
+    return f"this task is for {role_words(task.lane or '')}{agency}"
 
 
 # ---- cases -------------------------------------------------------------------------------

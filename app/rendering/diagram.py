@@ -9,6 +9,7 @@ overlaid (completed / active / waiting elements, and count badges for a heat vie
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Set
 
 from lxml import etree
@@ -39,6 +40,16 @@ GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBas
 DATA = {"dataObject", "dataObjectReference", "dataInput", "dataOutput", "dataStore",
         "dataStoreReference"}
 THROWING = {"endEvent", "intermediateThrowEvent", "implicitThrowEvent"}
+STATE_WORDS = {"completed": "Done", "active": "In progress", "waiting": "Waiting"}
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$|^[a-z]+$")
+
+
+def in_words(name: str) -> str:
+    """A lane named by a role id (`board_manager`) as people say it: `Board manager`."""
+    if _IDENTIFIER.match(name):
+        text = name.replace("_", " ")
+        return text[:1].upper() + text[1:]
+    return name
 
 
 class _Renderer:
@@ -49,6 +60,9 @@ class _Renderer:
         self.extent = Extent()
         self.used_ids: set[str] = set()
         self.boxes: dict[str, Box] = {}
+        self.labels: list[tuple[str, Box]] = []
+        self.pending: list[tuple[etree._Element, str, Box]] = []
+        self.state: str | None = None
 
     def name(self, sem: etree._Element | None) -> str:
         if sem is None:
@@ -78,9 +92,46 @@ class _Renderer:
         states = [state for state, ids in self.states.items()
                   if (ref and ref in ids) or (element_id and element_id in ids)]
         g = add(layer, "g", {"id": node_id, "class": " ".join([css, kind, *states]),
-                             "data-element-id": element_id or None})
-        add(g, "title", None, self.name(sem) or f"{kind} {ref}".strip())
+                             "data-element-id": element_id or None,
+                             "data-state": states[0] if states else None})
+        self.state = states[0] if states else None
+        title = self.name(sem) or self.unnamed(sem, kind)
+        if kind == "lane":
+            title = in_words(title)
+        if self.state and css != "edge":
+            title = f"{title} ({STATE_WORDS[self.state].lower()})"
+        add(g, "title", None, title)
         return g
+
+    def unnamed(self, sem: etree._Element | None, kind: str) -> str:
+        """Words for an element with no name: a flow by its ends, anything else by its kind
+        (`exclusiveGateway` -> `Exclusive gateway`), never by its id."""
+        if sem is not None and sem.get("sourceRef") and sem.get("targetRef"):
+            ends = [self.name(self.lookup(sem.get(side))) for side in ("sourceRef", "targetRef")]
+            if all(ends):
+                return f"From {in_words(ends[0])} to {in_words(ends[1])}"
+        text = re.sub(r"(?<!^)(?=[A-Z])", " ", kind).lower()
+        return text[:1].upper() + text[1:]
+
+    def text(self, parent: etree._Element, text: str, box: Box, **options: object) -> Box | None:
+        """`text_block`, remembering the box the label takes (to check none overlap)."""
+        used = text_block(parent, text, box, **options)  # type: ignore[arg-type]
+        if used is not None:
+            self.labels.append((text, used))
+        return used
+
+    def state_mark(self, g: etree._Element, box: Box, inside: bool) -> None:
+        """State by shape and word as well as colour: a tick (done), a clock (waiting) or a
+        play sign (in progress) at the top right corner; inside an activity, the word too."""
+        state = self.state
+        if state is None:
+            return
+        glyphs.state_glyph(g, state, box.right, box.y)
+        self.extent.add(Box(box.right - 9, box.y - 9, 18.0, 18.0))
+        if inside:
+            self.text(g, STATE_WORDS[state], Box(box.x + 5, box.bottom - 16, max(box.w - 10, 0),
+                                                 13.0), font_size=glyphs.STATE_FONT_SIZE,
+                      css="label state-word")
 
     # ---- shapes --------------------------------------------------------------------------
 
@@ -109,6 +160,7 @@ class _Renderer:
             glyphs.gateway_marker(g, kind, box, marker_visible=flag(s.di, "isMarkerVisible")
                                 is True, instantiate=flag(sem, "instantiate") is True,
                                 parallel_events=sem.get("eventGatewayType") == "Parallel")
+            self.state_mark(g, box, inside=False)
             self.outer_label(g, s)
         elif kind in ("dataStore", "dataStoreReference"):
             glyphs.data_store(g, box, "outline")
@@ -125,7 +177,7 @@ class _Renderer:
             add(g, "path", {"class": "outline", "d": f"M{fmt(box.x + 10)},{fmt(box.y)} "
                             f"H{fmt(box.x)} V{fmt(box.bottom)} H{fmt(box.x + 10)}",
                             "fill": "none", "stroke": INK})
-            self.extent.add(text_block(g, self.name(sem), Box(box.x + 5, box.y + 3,
+            self.extent.add(self.text(g, self.name(sem), Box(box.x + 5, box.y + 3,
                                        max(box.w - 8, 20.0), max(box.h - 6, 0.0)),
                                        align="start", clip=False))
         elif kind == "group":
@@ -133,20 +185,22 @@ class _Renderer:
                             "height": box.h, "rx": 10.0, "fill": "none", "stroke": INK,
                             "stroke-width": 1.5, "stroke-dasharray": "10 4 2 4"})
             place = s.label or Box(box.x, box.y + 4, box.w, 0.0)
-            self.extent.add(text_block(g, self.name(sem), place, valign="top", clip=False,
+            self.extent.add(self.text(g, self.name(sem), place, valign="top", clip=False,
                                        font_size=glyphs.LABEL_FONT_SIZE))
         else:
             add(g, "rect", {"class": "outline", "x": box.x, "y": box.y, "width": box.w,
                             "height": box.h, "rx": 4.0, "fill": PAPER, "stroke": INK})
-            text_block(g, self.name(sem), box.inset(4))
+            self.text(g, self.name(sem), box.inset(4))
 
     def pool(self, g: etree._Element, s: Shape, box: Box, sem: etree._Element) -> None:
         add(g, "rect", {"class": "outline", "x": box.x, "y": box.y, "width": box.w,
                         "height": box.h, "fill": PAPER if s.kind == "participant" else "none",
                         "stroke": INK, "stroke-width": 1.5})
         name = self.name(sem)
+        if s.kind == "lane":
+            name = in_words(name)
         if s.kind == "participant" and not sem.get("processRef"):
-            text_block(g, name, box.inset(6))
+            self.text(g, name, box.inset(6))
             return
         horizontal = flag(s.di, "isHorizontal") is not False
         strip = 30.0
@@ -159,9 +213,13 @@ class _Renderer:
         if horizontal:
             turned = add(g, "g", {"transform": f"translate({fmt(box.x + strip / 2)} "
                                                f"{fmt(box.cy)}) rotate(-90)"})
-            text_block(turned, name, Box(-box.h / 2 + 4, -strip / 2, max(box.h - 8, 0.0), strip))
+            used = text_block(turned, name, Box(-box.h / 2 + 4, -strip / 2, max(box.h - 8, 0.0),
+                                                strip))
+            if used is not None:  # turned a quarter about the strip's centre
+                self.labels.append((name, Box(box.x + strip / 2 + used.y, box.cy - used.right,
+                                              used.h, used.w)))
         else:
-            text_block(g, name, Box(box.x + 4, box.y, max(box.w - 8, 0.0), strip))
+            self.text(g, name, Box(box.x + 4, box.y, max(box.w - 8, 0.0), strip))
 
     def activity(self, g: etree._Element, s: Shape, box: Box, sem: etree._Element) -> None:
         kind = s.kind
@@ -194,15 +252,16 @@ class _Renderer:
             glyphs.activity_markers(g, box, markers)
         name = self.name(sem)
         if expanded:
-            text_block(g, name, Box(box.x + 8, box.y + 6, max(box.w - 16, 0.0),
-                                    min(box.h - 12, 44.0)), align="start", valign="top")
+            self.text(g, name, Box(box.x + 8, box.y + 6, max(box.w - 16, 0.0),
+                                   min(box.h - 12, 44.0)), align="start", valign="top")
         else:
             # Keep clear of the type icon while the name still fits; never of bottom markers.
             top = 14.0 if kind in TASKS and kind != "task" else 5.0
-            bottom = 20.0 if markers else 5.0
+            bottom = 20.0 if markers else 17.0 if self.state else 5.0
             rooms = [Box(box.x + 5, box.y + t, max(box.w - 10, 0.0), max(box.h - t - bottom, 0.0))
                      for t in (top, 5.0)]
-            text_block(g, name, rooms[0] if glyphs.fits(name, rooms[0]) else rooms[1])
+            self.text(g, name, rooms[0] if glyphs.fits(name, rooms[0]) else rooms[1])
+        self.state_mark(g, box, inside=not markers and not expanded)
 
     def event(self, g: etree._Element, s: Shape, box: Box, sem: etree._Element) -> None:
         kind, r = s.kind, min(box.w, box.h) / 2
@@ -227,6 +286,7 @@ class _Renderer:
                 if found else "")
             if marker:
                 glyphs.event_marker(g, marker, box.cx, box.cy, r, filled=kind in THROWING)
+            self.state_mark(g, box, inside=False)
         self.outer_label(g, s)
 
     def outer_label(self, g: etree._Element, s: Shape) -> None:
@@ -240,8 +300,23 @@ class _Renderer:
         """Small haloed text, centred on anchor, at least 90 wide (label bounds are tight)."""
         width = max(anchor.w + 10, 90.0)
         place = Box(anchor.cx - width / 2, anchor.y, width, anchor.h)
-        self.extent.add(text_block(g, name, place, font_size=glyphs.LABEL_FONT_SIZE,
-                                   css="label outer", valign="top", clip=False))
+        self.pending.append((g, name, place))
+
+    def place_outer_labels(self) -> None:
+        """Write the outer labels where the DI puts them, or, where one would overlap a text
+        already written, at the nearest free place (tried a few points at a time around it)."""
+        size = glyphs.LABEL_FONT_SIZE
+        for g, name, place in self.pending:
+            chosen = place
+            for dx, dy in _NUDGES:
+                moved = Box(place.x + dx, place.y + dy, place.w, place.h)
+                used = glyphs.text_extent(name, moved, font_size=size, valign="top")
+                if used is None or not any(_overlap(used, other) for _t, other in self.labels):
+                    chosen = moved
+                    break
+            self.extent.add(self.text(g, name, chosen, font_size=size, css="label outer",
+                                      valign="top", clip=False))
+        self.pending = []
 
     # ---- edges ---------------------------------------------------------------------------
 
@@ -314,6 +389,16 @@ class _Renderer:
         self.extent.add(Box(box.right - r, box.y - r, 2 * r, 2 * r))
 
 
+def _overlap(a: Box, b: Box, gap: float = 1.0) -> bool:
+    return (a.x < b.right + gap and b.x < a.right + gap and a.y < b.bottom + gap
+            and b.y < a.bottom + gap)
+
+
+_NUDGES = [(0.0, 0.0)] + [(dx * step, dy * step) for step in range(1, 16)
+                          for dx, dy in ((0, 7), (0, -7), (9, 0), (-9, 0),
+                                         (9, 7), (-9, 7), (9, -7), (-9, -7))]
+
+
 def _rank(s: Shape) -> tuple[int, float]:
     if s.kind == "participant":
         return 0, 0.0
@@ -343,6 +428,15 @@ def draw(diagram: Diagram) -> str:
     its ``counts`` adds a badge ``<g id="badge-<id>">`` at the element's top-right corner.
     Anything odd in the DI is drawn as best it can be.
     """
+    return _render(diagram)[0]
+
+
+def label_boxes(diagram: Diagram) -> list[tuple[str, Box]]:
+    """Each text drawn (names, labels, lane names, state words) with the box it takes."""
+    return _render(diagram)[1].labels
+
+
+def _render(diagram: Diagram) -> tuple[str, _Renderer]:
     r = _Renderer(diagram)
     shapes = diagram.shapes()
     shapes.sort(key=_rank)
@@ -375,6 +469,7 @@ def draw(diagram: Diagram) -> str:
         kind = local_name(sem) if sem is not None else "missing"
         g = r.group(layers["edges"], "edge", ref, kind, sem, edge.get("id") or f"e{n}")
         r.edge(g, edge, ref, sem)
+    r.place_outer_labels()
     for ref, count in diagram.counts.items():
         box = r.boxes.get(ref)
         if box is not None and isinstance(count, int) and not isinstance(count, bool) \
@@ -385,4 +480,4 @@ def draw(diagram: Diagram) -> str:
     svg.set("viewBox", " ".join(fmt(v) for v in (view.x, view.y, view.w, view.h)))
     svg.set("width", fmt(view.w))
     svg.set("height", fmt(view.h))
-    return etree.tostring(svg, encoding="unicode")
+    return etree.tostring(svg, encoding="unicode"), r

@@ -17,6 +17,7 @@ from app.engine.diagram import Box
 SVG_NS = "http://www.w3.org/2000/svg"
 FONT_SIZE = 12.0
 LABEL_FONT_SIZE = 11.0
+STATE_FONT_SIZE = 10.0
 CHAR_WIDTH = 0.52  # average glyph width of a sans-serif font, in ems
 LINE_HEIGHT = 1.2
 MARGIN = 20.0
@@ -27,11 +28,18 @@ STYLE = """
 .rf-bpmn text { fill: #22242a; }
 .rf-bpmn .label { pointer-events: none; }
 .rf-bpmn .outer { paint-order: stroke; stroke: #ffffff; stroke-width: 3px; stroke-linejoin: round; }
-.rf-bpmn .completed .outline { fill: #e3f4e6; stroke: #2e7d32; }
+.rf-bpmn .completed .outline { fill: #e3f4e6; stroke: #2e7d32; stroke-width: 2.5px; }
 .rf-bpmn .edge.completed .line { stroke: #2e9d48; stroke-width: 2.5px; }
-.rf-bpmn .waiting .outline { fill: #fff4d6; stroke: #d48806; stroke-width: 3px; }
+.rf-bpmn .waiting .outline { fill: #fff4d6; stroke: #8a5a00; stroke-width: 3px;
+  stroke-dasharray: 2 3; }
 .rf-bpmn .edge.waiting .line { stroke: #d48806; stroke-width: 2.5px; }
-.rf-bpmn .active .outline { fill: #dbe8ff; stroke: #1a56db; stroke-width: 3.5px; }
+.rf-bpmn .active .outline { fill: #dbe8ff; stroke: #1a56db; stroke-width: 4.5px;
+  stroke-dasharray: 9 4; }
+.rf-bpmn .state-word { font-weight: bold; }
+.rf-bpmn .state-mark circle { stroke: #ffffff; stroke-width: 1.5px; }
+.rf-bpmn .state-mark.completed circle { fill: #2e7d32; }
+.rf-bpmn .state-mark.active circle { fill: #1a56db; }
+.rf-bpmn .state-mark.waiting circle { fill: #8a5a00; }
 .rf-bpmn .edge.active .line { stroke: #1a56db; stroke-width: 3px; }
 .rf-bpmn .missing .outline { stroke: #9aa0a6; }
 .rf-bpmn .badge circle { fill: #d32f2f; stroke: #ffffff; stroke-width: 1.5px; }
@@ -169,6 +177,20 @@ def text_block(parent: etree._Element, text: str, box: Box, *, font_size: float 
     for number, line in enumerate(lines):
         baseline = top + line_h * number + font_size * 0.95
         add(node, "tspan", {"x": x, "y": baseline}, line)
+    used_w = min(max(len(line) for line in lines) * font_size * CHAR_WIDTH, max(box.w, 1.0))
+    left = {"start": box.x, "end": box.right - used_w}.get(align, box.cx - used_w / 2)
+    return Box(left, top, used_w, total)
+
+
+def text_extent(text: str, box: Box, *, font_size: float = FONT_SIZE, align: str = "middle",
+                valign: str = "middle") -> Box | None:
+    """The box `text_block` (without clip) would fill, without writing anything."""
+    width = max(box.w, font_size)
+    lines = wrap_text(text, width, font_size)
+    if not lines:
+        return None
+    total = font_size * LINE_HEIGHT * len(lines)
+    top = box.y + (box.h - total) / 2 if valign == "middle" else box.y
     used_w = min(max(len(line) for line in lines) * font_size * CHAR_WIDTH, max(box.w, 1.0))
     left = {"start": box.x, "end": box.right - used_w}.get(align, box.cx - used_w / 2)
     return Box(left, top, used_w, total)
@@ -377,6 +399,23 @@ def data_store(parent: etree._Element, box: Box, css: str) -> None:
                          f"A{fmt(rx)},{fmt(e)} 0 0 0 {fmt(r)},{fmt(y + 2 * e)} "
                          f"M{fmt(x)},{fmt(y + 3 * e)} A{fmt(rx)},{fmt(e)} 0 0 0 "
                          f"{fmt(r)},{fmt(y + 3 * e)}", "fill": "none", "stroke": INK})
+
+
+def state_glyph(parent: etree._Element, state: str, cx: float, cy: float) -> None:
+    """A round mark centred on (cx, cy): a tick (done), a play sign (in progress) or clock
+    hands (waiting), white on the state's colour, so state never rests on colour alone."""
+    g = add(parent, "g", {"class": f"state-mark {state}"})
+    add(g, "circle", {"cx": cx, "cy": cy, "r": 9.0})
+    line = {"fill": "none", "stroke": PAPER, "stroke-width": 2.2, "stroke-linecap": "round",
+            "stroke-linejoin": "round"}
+    if state == "completed":
+        add(g, "path", {"d": f"M{fmt(cx - 4.5)},{fmt(cy)} L{fmt(cx - 1.5)},{fmt(cy + 3.5)} "
+                             f"L{fmt(cx + 4.5)},{fmt(cy - 3.5)}", **line})
+    elif state == "active":
+        add(g, "path", {"d": f"M{fmt(cx - 3)},{fmt(cy - 4.5)} L{fmt(cx + 4.5)},{fmt(cy)} "
+                             f"L{fmt(cx - 3)},{fmt(cy + 4.5)} Z", "fill": PAPER})
+    else:
+        add(g, "path", {"d": f"M{fmt(cx)},{fmt(cy - 5)} V{fmt(cy)} H{fmt(cx + 4)}", **line})
 
 
 def diamond(box: Box) -> str:

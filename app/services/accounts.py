@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.auth import audit, throttle, tokens, users
-from app.auth.principal import Principal
-from app.db.models import LoginSession
+from app.auth import audit, policy, throttle, tokens, users
+from app.auth.principal import ROLES, Principal
+from app.db.models import AppUser, LoginSession
 from app.services import agencies
 from app.services.context import ServiceContext
+from app.services.errors import Conflict, Invalid, NotFound
 
 SESSION_LIFETIME = users.SESSION_LIFETIME
 
@@ -147,3 +150,155 @@ def end_sessions(ctx: ServiceContext, user_id: int, row_ids: list[int]) -> int:
         ended = sum(users.end_session(uow.session, user_id, row_id) for row_id in row_ids)
         uow.commit()
     return ended
+
+
+# ---- people and their roles (the administrator's pages) ----------------------------------
+
+PEOPLE_PATH = "/ui/admin/people"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person who signs in, as the administrator's pages show them (never the hash)."""
+
+    id: int
+    name: str
+    roles: tuple[str, ...]
+    agency: str | None
+    active: bool
+    created_at: dt.datetime
+
+
+def _person(user: AppUser) -> Person:
+    return Person(user.id, user.name, tuple(sorted(user.roles or [])), user.agency,
+                  bool(user.active), user.created_at)
+
+
+def _invalid(errors: list[dict[str, str]]) -> Invalid:
+    """Every problem of a form at once, in the page's order (the first one as the message)."""
+    return Invalid(errors[0]["message"], field=errors[0]["field"], errors=errors)
+
+
+def _role_errors(ctx: ServiceContext, roles: list[str], agency: str | None
+                 ) -> list[dict[str, str]]:
+    """What is wrong with roles and an agency as a page sends them, in words."""
+    errors: list[dict[str, str]] = []
+    if set(roles) - set(ROLES):
+        errors.append({"field": "roles", "message": "Select roles from the list"})
+    elif not roles:
+        errors.append({"field": "roles", "message": "Select at least one role"})
+    if agency:
+        if agencies.register(ctx).unknown([agency]):
+            errors.append({"field": "agency",
+                           "message": "Select an agency from the Board's register"})
+    elif "agency_lead" in roles:
+        errors.append({"field": "agency",
+                       "message": "Select the agency this agency lead works for"})
+    return errors
+
+
+def _name_taken(name: str) -> dict[str, str]:
+    return {"field": "name", "message": f"Someone is already called {name}: choose another "
+                                        "user name"}
+
+
+def _record(session: Session, at: dt.datetime, principal: Principal, action: str,
+            status: int, person: str, detail: dict[str, object]) -> None:
+    audit.record(session, at, principal, action, "POST", PEOPLE_PATH, status,
+                 target_type="account", target_id=person, detail=detail)
+
+
+def _user_row(session: Session, user_id: int) -> AppUser:
+    user = session.get(AppUser, user_id)
+    if user is None:
+        raise NotFound(f"no person with id {user_id}", user_id=user_id)
+    return user
+
+
+def list_people(ctx: ServiceContext, principal: Principal) -> list[Person]:
+    """Everyone who signs in, active ones first, by name."""
+    policy.require(principal, "manage_people")
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.session.scalars(select(AppUser).order_by(AppUser.name))
+        people = [_person(row) for row in rows]
+    return sorted(people, key=lambda person: (not person.active, person.name.lower()))
+
+
+def get_person(ctx: ServiceContext, principal: Principal, user_id: int) -> Person:
+    policy.require(principal, "manage_people")
+    with ctx.uow(read_only=True) as uow:
+        return _person(_user_row(uow.session, user_id))
+
+
+def add_person(ctx: ServiceContext, principal: Principal, name: str, password: str,
+               roles: list[str], agency: str | None) -> Person:
+    """Add a person who signs in with a first password the administrator gives them.
+    Refusals are `Invalid` naming the field, in words a page can show."""
+    policy.require(principal, "manage_people")
+    name = name.strip()
+    errors: list[dict[str, str]] = []
+    if not name:
+        errors.append({"field": "name", "message": "Enter the person's user name"})
+    elif len(name) > 200:
+        errors.append({"field": "name",
+                       "message": "Enter a user name of 200 characters or fewer"})
+    if len(password) < users.MIN_PASSWORD:
+        errors.append({"field": "password", "message": "Enter a first password of at least "
+                                                       f"{users.MIN_PASSWORD} characters"})
+    errors += _role_errors(ctx, roles, agency)
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        if name and uow.session.scalars(select(AppUser.id).where(AppUser.name == name)).first():
+            errors.insert(0, _name_taken(name))
+        if errors:
+            raise _invalid(errors)
+        checked = sorted(set(roles))
+        user = users.create(uow.session, name, password, checked, agency or None, now)
+        uow.session.flush()
+        _record(uow.session, now, principal, "person_added", 201, name,
+                {"roles": checked, "agency": agency or None})
+        try:
+            uow.commit()
+        except IntegrityError:  # added by someone else meanwhile
+            raise _invalid([_name_taken(name)]) from None
+        return _person(user)
+
+
+def change_person(ctx: ServiceContext, principal: Principal, user_id: int, roles: list[str],
+                  agency: str | None) -> Person:
+    """Change a person's roles and agency; their open sessions take the change at once."""
+    policy.require(principal, "manage_people")
+    errors = _role_errors(ctx, roles, agency)
+    if errors:
+        raise _invalid(errors)
+    checked = sorted(set(roles))
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        user = _user_row(uow.session, user_id)
+        if user.name == principal.name and "admin" not in checked:
+            raise _invalid([{"field": "roles", "message": "Keep the admin role: you cannot "
+                                                          "take it from yourself"}])
+        before = {"roles": sorted(user.roles or []), "agency": user.agency}
+        user.roles, user.agency = checked, agency or None
+        _record(uow.session, now, principal, "person_changed", 200, user.name,
+                {"before": before, "after": {"roles": checked, "agency": agency or None}})
+        uow.commit()
+        return _person(user)
+
+
+def set_person_active(ctx: ServiceContext, principal: Principal, user_id: int,
+                      active: bool) -> Person:
+    """Deactivate a person (their sessions end: they can no longer sign in) or reactivate."""
+    policy.require(principal, "manage_people")
+    now = ctx.clock.now()
+    with ctx.uow() as uow:
+        user = _user_row(uow.session, user_id)
+        if not active and user.name == principal.name:
+            raise Conflict("You cannot deactivate yourself: ask another administrator")
+        user.active = active
+        if not active:
+            uow.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+        _record(uow.session, now, principal,
+                "person_reactivated" if active else "person_deactivated", 200, user.name, {})
+        uow.commit()
+        return _person(user)

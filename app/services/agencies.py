@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.auth import policy
+from app.auth.principal import Principal
 from app.db.models import ApiToken, AppUser
 from app.services.context import ServiceContext
 from app.services.errors import Invalid
@@ -169,3 +172,43 @@ def has_lead(session: Session, agency: str, now: dt.datetime) -> bool:
 def no_lead_message(agency: str) -> str:
     return (f"no one can act for '{agency}': create an agency lead for it first (a user or an "
             f"API token with the agency_lead role and agency '{agency}')")
+
+
+# ---- the register as the administrator's pages show it ------------------------------------
+
+@dataclass(frozen=True)
+class AgencyOverview:
+    """One agency of the register, with how many active people sign in for it."""
+
+    agency: Agency
+    leads: int
+    people: int
+
+
+@dataclass(frozen=True)
+class RegisterOverview:
+    file: str
+    agencies: tuple[AgencyOverview, ...]
+    problem: str | None
+    """Why the register cannot be read (then `agencies` is empty)."""
+
+
+def overview(ctx: ServiceContext, principal: Principal) -> RegisterOverview:
+    """The register (read-only: it is a file the Board edits), each agency with its people."""
+    policy.require(principal, "manage_people")
+    found, problem = register_or_problem(ctx)
+    file = ctx.settings.agencies_file.name
+    if found is None:
+        return RegisterOverview(file, (), problem)
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.session.execute(select(AppUser.agency, AppUser.roles).where(
+            AppUser.active.is_(True), AppUser.agency.is_not(None))).all()
+    leads: dict[str | None, int] = {}
+    people: dict[str | None, int] = {}
+    for agency_id, roles in rows:
+        people[agency_id] = people.get(agency_id, 0) + 1
+        if LEAD_ROLE in (roles or []):
+            leads[agency_id] = leads.get(agency_id, 0) + 1
+    return RegisterOverview(file, tuple(
+        AgencyOverview(agency, leads.get(agency.id, 0), people.get(agency.id, 0))
+        for agency in sorted(found.agencies, key=lambda a: a.name.lower())), None)

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import func, or_, select
 
@@ -12,12 +14,12 @@ from app.auth import policy
 from app.auth.principal import Principal
 from app.db.models import HumanTask, ProcessInstance, ProcessVersion
 from app.engine import runner
-from app.engine.diagram import Diagram, NoDiagram, read_diagram
+from app.engine.diagram import Diagram, NoDiagram, local_name, read_diagram
 from app.engine.errors import InvalidDefinition
 from app.engine.xml import parse_document
-from app.services import deployments, instances, steps
+from app.services import cases, deployments, instances, steps
 from app.services.context import ServiceContext
-from app.services.errors import NotFound
+from app.services.errors import NotFound, Unreadable
 
 
 def _read(source: bytes, version: ProcessVersion, *, completed: Set[str] = frozenset(),
@@ -79,3 +81,103 @@ def instance_diagram(ctx: ServiceContext, principal: Principal, instance_id: str
         states = runner.element_states(steps.load_workflow(ctx, uow, instance))
     return _read(source, row, completed=set(states.completed), active=set(states.active),
                  waiting=set(states.waiting))
+
+
+# ---- a case's diagrams: the referral and its review route's own -----------------------------
+
+STEP_STATES = {"completed": "done", "active": "in progress", "waiting": "waiting"}
+_STEP_KINDS = {"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
+               "receiveTask", "manualTask", "callActivity", "subProcess", "transaction",
+               "adHocSubProcess", "startEvent", "endEvent", "intermediateCatchEvent",
+               "intermediateThrowEvent", "boundaryEvent"}
+
+
+@dataclass(frozen=True)
+class CaseProgress:
+    """One process of a case, drawn with its state, and its steps so far in words: (name,
+    "done" / "in progress" / "waiting"), finished ones first in the order they finished."""
+
+    title: str
+    diagram: Diagram
+    steps: list[tuple[str, str]]
+
+
+def _order(workflow: Any) -> dict[str, float]:
+    """When each element of this (sub)workflow last changed state, to list steps in order."""
+    order: dict[str, float] = {}
+    for task in workflow.get_tasks(skip_subprocesses=True):
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id:
+            changed = float(getattr(task, "last_state_change", 0.0) or 0.0)
+            order[bpmn_id] = max(order.get(bpmn_id, 0.0), changed)
+    return order
+
+
+def _steps(diagram: Diagram, order: Mapping[str, float]) -> list[tuple[str, str]]:
+    found: list[tuple[int, float, str, str]] = []
+    for rank, (state, ids) in enumerate((("completed", diagram.completed),
+                                         ("active", diagram.active),
+                                         ("waiting", diagram.waiting))):
+        for element_id in ids:
+            sem = diagram.lookup(element_id)
+            if sem is None or local_name(sem) not in _STEP_KINDS:
+                continue
+            name = " ".join((sem.get("name") or "").split())
+            if name:
+                found.append((rank, order.get(element_id, 0.0), name, STEP_STATES[state]))
+    found.sort(key=lambda item: (item[0], item[1], item[2]))
+    return [(name, state) for _rank, _at, name, state in found]
+
+
+def case_progress(ctx: ServiceContext, principal: Principal,
+                  reference: str) -> list[CaseProgress]:
+    """The case's referral process and the processes it called (its review route, the action
+    plan's monitoring), each with its own state; nothing for people who may not see diagrams
+    (an agency lead). `app.rendering.diagram_case.case_diagrams` draws them."""
+    if not policy.is_case_reader(principal):
+        return []
+    view = cases.get(ctx, principal, reference)
+    instance_id = view.case.referral_instance_id
+    if not instance_id:
+        return []
+    found: list[CaseProgress] = []
+    with ctx.uow(read_only=True) as uow:
+        instance = instances.get_row(uow, instance_id)
+        row = uow.session.get(ProcessVersion, instance.process_version_id)
+        if row is None:
+            return []
+        try:
+            workflow = steps.load_workflow(ctx, uow, instance)
+        except Unreadable:  # the case page still shows; the operator restores the state
+            return []
+        states = runner.element_states(workflow)
+        try:
+            diagram = _read(deployments.version_source(uow, row), row,
+                            completed=set(states.completed), active=set(states.active),
+                            waiting=set(states.waiting))
+            found.append(CaseProgress(row.name, diagram, _steps(diagram, _order(workflow))))
+        except NotFound:
+            pass
+        # A called process (the review route) runs inside the referral's instance: its own
+        # state is that of its subworkflow; a route called again shows its latest run.
+        called: dict[str, Any] = {}
+        for sub in cast(Any, workflow).subprocesses.values():
+            name = getattr(sub.spec, "name", None)
+            if not name:
+                continue
+            if name not in called or not sub.completed or called[name].completed:
+                called[name] = sub
+        for key, sub in called.items():
+            try:
+                version = deployments.latest_version(uow, key)
+                source = deployments.version_source(uow, version)
+            except NotFound:
+                continue
+            sub_states = runner.element_states(sub)
+            try:
+                diagram = _read(source, version, completed=set(sub_states.completed),
+                                active=set(sub_states.active), waiting=set(sub_states.waiting))
+            except NotFound:
+                continue
+            found.append(CaseProgress(version.name, diagram, _steps(diagram, _order(sub))))
+    return found

@@ -41,7 +41,7 @@ from app.services.form_limits import (
     out_of_time,
 )
 
-REASON_MESSAGE = "Give the reasons in words: an answer of only spaces or punctuation is not " \
+REASON_MESSAGE = "Enter the reasons in words: an answer of only spaces or punctuation is not " \
                  "a reason"
 
 
@@ -70,8 +70,27 @@ def _reason(_validator: Any, enabled: Any, instance: Any,
         yield ValidationError(REASON_MESSAGE)
 
 
+def _title_of(schema: Mapping[str, Any], name: str) -> str:
+    """A property's title, as its question says it ("Period under review: from")."""
+    properties = schema.get("properties")
+    found = properties.get(name) if isinstance(properties, Mapping) else None
+    title = found.get("title") if isinstance(found, Mapping) else None
+    return title if isinstance(title, str) and title.strip() else name.replace("_", " ")
+
+
+def _words(name: str) -> str:
+    """A process variable or field name in words: `format_change_reason` -> `format change
+    reason`."""
+    return name.replace("_", " ")
+
+
+def _day(day: dt.date) -> str:
+    """`2025-03-01` as people write it: `1 March 2025`."""
+    return f"{day.day} {day:%B %Y}"
+
+
 def _date_order(_validator: Any, chains: Any, instance: Any,
-                _schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+                schema: Mapping[str, Any]) -> Iterator[ValidationError]:
     if not isinstance(instance, Mapping) or not isinstance(chains, list):
         return
     for chain in chains:
@@ -80,10 +99,10 @@ def _date_order(_validator: Any, chains: Any, instance: Any,
         for (first, early), (second, late) in itertools.pairwise(present):
             if early < late:
                 continue
-            yield ValidationError(f"'{first}' ({early}) must be before '{second}' ({late})",
-                                  path=[first])
-            yield ValidationError(f"'{second}' ({late}) must be after '{first}' ({early})",
-                                  path=[second])
+            yield ValidationError(f"Enter a date before '{_title_of(schema, second)}' "
+                                  f"({_day(late)})", path=[first])
+            yield ValidationError(f"Enter a date after '{_title_of(schema, first)}' "
+                                  f"({_day(early)})", path=[second])
 
 
 # types-jsonschema leaves `validators.extend` unannotated.
@@ -147,7 +166,6 @@ def _check(schema: Mapping[str, Any], value: Any, path: tuple[str | int, ...],
            parent: Mapping[str, Any], context: FormContext,
            errors: list[dict[str, str]]) -> None:
     where = ".".join(str(part) for part in path) or "(form)"
-    name = str(path[-1]) if path else "(form)"
 
     def refuse(message: str) -> None:
         errors.append({"field": where, "message": message})
@@ -155,17 +173,16 @@ def _check(schema: Mapping[str, Any], value: Any, path: tuple[str | int, ...],
     day = parse_date(value)
     if schema.get("x-not-future") and day is not None and context.today is not None \
             and day > context.today:
-        refuse(f"'{name}' ({day}) is in the future: it cannot be later than today "
-               f"({context.today})")
+        refuse(f"Enter a date that is today or in the past: {_day(day)} is after today "
+               f"({_day(context.today)})")
     not_after = schema.get("x-not-after")
     if isinstance(not_after, Mapping) and day is not None:
         variable = str(not_after.get("date", ""))
         limit = parse_date(context.data.get(variable))
         unless = not_after.get("unless")
         if limit is not None and day > limit and not (unless and has_words(parent.get(unless))):
-            refuse(f"'{name}' ({day}) is later than {variable} ({limit})"
-                   + (f": choose an earlier date, or give the reason in '{unless}'"
-                      if unless else ""))
+            refuse(f"Enter a date no later than the {_words(variable)} ({_day(limit)})"
+                   + (f", or give the reason in '{unless}'" if unless else ""))
     same_as = schema.get("x-same-as")
     if isinstance(same_as, Mapping):
         variable = str(same_as.get("data", ""))
@@ -173,7 +190,8 @@ def _check(schema: Mapping[str, Any], value: Any, path: tuple[str | int, ...],
         unless = same_as.get("unless")
         if expected is not None and value != expected \
                 and not (unless and has_words(parent.get(unless))):
-            refuse(f"'{name}' ({value}) differs from {variable} ({expected})"
+            refuse(f"This answer ({_words(str(value))}) differs from the {_words(variable)} "
+                   f"({_words(str(expected))})"
                    + (f": give the reason in '{unless}'" if unless else ""))
     agency = schema.get("x-agency")
     if agency and isinstance(value, str):

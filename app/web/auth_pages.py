@@ -64,12 +64,14 @@ async def login(request: Request, name: Annotated[str, Form()] = "",
         wait = outcome.refused.retry_after
         return TEMPLATES.TemplateResponse(request, "login.html", {
             "user": None, "csrf_token": csrf_token, "next": _safe_next(next), "name": name,
+            "errors": True,
             "error": f"Too many failed sign-ins. Wait {_wait_words(wait)}, then try again."},
             status_code=429, headers={"Retry-After": str(wait)})
     if outcome.session_id is None:
         return TEMPLATES.TemplateResponse(request, "login.html", {
-            "user": None, "csrf_token": csrf_token, "next": _safe_next(next),
-            "error": "The name or password is not right.", "name": name}, status_code=401)
+            "user": None, "csrf_token": csrf_token, "next": _safe_next(next), "errors": True,
+            "error": "The user name or password is not right: check them and try again.",
+            "name": name}, status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, outcome.session_id, httponly=True, samesite="lax",
                         secure=ctx.settings.cookie_secure, path="/ui",

@@ -1,14 +1,18 @@
-"""Pages answer errors with a page, not JSON: login redirects, 403/404/409/503 with the reason."""
+"""Pages answer errors with a page, not JSON: login redirects, 403/404/409/500/503 on GOV.UK's
+error page pattern, each with the reason in a sentence and what to do next."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.errors import Forbidden
 from app.auth.policy import Concealed
@@ -16,18 +20,42 @@ from app.services.errors import Conflict, NotFound, ServiceError
 from app.web.session import BadCsrf, LoginRequired
 from app.web.templating import TEMPLATES
 
+log = logging.getLogger(__name__)
+
+
+def sentence(message: str) -> str:
+    """A service's message as a sentence: a capital first, a full stop last."""
+    text = message.strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+NEXT_STEPS = {
+    403: "If you think you should be able to do this, ask the Board's business manager or "
+         "an administrator to give you the role.",
+    404: "If you typed the web address, check it is correct. If you followed a link, the case "
+         "or task may have been closed or moved.",
+    409: "Go back, reload the page and try again.",
+    422: "Go back and try again from the page's own links.",
+    500: "Try again later. What happened has been logged.",
+    503: "Try again in a few minutes.",
+}
+"""What the person can do next, by status (the last paragraph of each error page)."""
+
 
 def _page(request: Request, status: int, title: str, message: str,
           headers: dict[str, str] | None = None) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(request, "error.html", {
-        "title": title, "message": message, "user": None}, status_code=status, headers=headers)
+        "title": title, "message": sentence(message), "next_step": NEXT_STEPS.get(status),
+        "status": status, "user": None}, status_code=status, headers=headers)
 
 
 DATABASE_PAGES = {
-    503: ("The service is unavailable", "Its database cannot be reached just now. Try again "
-          "in a few minutes."),
-    409: ("Someone got there first", "The data is being changed by someone else. Reload the "
-          "page and try again."),
+    503: ("Sorry, the service is unavailable", "The service is unavailable: its database "
+          "cannot be reached just now."),
+    409: ("Someone got there first", "The data is being changed by someone else."),
 }
 
 
@@ -48,7 +76,29 @@ async def _login(request: Request, _exc: Exception) -> Response:
 
 async def _csrf(request: Request, _exc: Exception) -> Response:
     return _page(request, 403, "The form has expired",
-                 "The form was not sent by this session. Go back, reload the page and try again.")
+                 "The form was not sent by this session. Go back, reload the page and send it "
+                 "again.")
+
+
+async def _http_page(request: Request, exc: Exception) -> Response:
+    """A page that does not exist (404), or a method it does not take, as a page."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return _page(request, 404, "Page not found", "There is no page at this address.")
+    return _page(request, exc.status_code, "Sorry, this cannot be done",
+                 str(exc.detail), headers=dict(exc.headers) if exc.headers else None)
+
+
+async def _unreadable_request(request: Request, _exc: Exception) -> Response:
+    """A page's address or form with a value it cannot take (one typed into the address)."""
+    return _page(request, 422, "The address is not right", "The address or the form has a "
+                 "value this page cannot take.")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _page(request, 500, "Sorry, there is a problem with the service",
+                 "Something went wrong on our side: nothing you did caused it.")
 
 
 def is_page(request: Request) -> bool:
@@ -70,6 +120,21 @@ def install(app: FastAPI) -> None:
             return page if page is not None else await api_handler(request, exc)
 
         app.add_exception_handler(error, handler)
+    pages: list[tuple[type[Exception], Any]] = [
+        (StarletteHTTPException, _http_page), (RequestValidationError, _unreadable_request),
+        (Exception, _unexpected)]
+    for kind, page_handler in pages:
+        answer_api: Any = app.exception_handlers.get(kind)
+        if answer_api is None:
+            continue
+
+        async def other(request: Request, exc: Exception, answer_api: Any = answer_api,
+                        page_handler: Any = page_handler) -> Response:
+            if is_page(request) and not request.url.path.startswith("/ui/static/"):
+                return await page_handler(request, exc)  # type: ignore[no-any-return]
+            return await answer_api(request, exc)  # type: ignore[no-any-return]
+
+        app.add_exception_handler(kind, other)
 
 
 def page_error(request: Request, exc: Exception) -> HTMLResponse | None:
@@ -78,7 +143,7 @@ def page_error(request: Request, exc: Exception) -> HTMLResponse | None:
         request.state.denied_reason = exc.message
         return _page(request, 404, "Not found", exc.absent_message)
     if isinstance(exc, Forbidden):
-        return _page(request, 403, "Not available to you", exc.message)
+        return _page(request, 403, "You cannot do this", exc.message)
     if isinstance(exc, NotFound):
         return _page(request, 404, "Not found", exc.message)
     if isinstance(exc, Conflict):

@@ -12,11 +12,17 @@ Its id is the same path joined by `-` (`f-chronology-0-date`); ids that belong t
 are not its input end in `--<what>` (`f-analysis--error`, `f-analysis--hint`), which no path
 can produce. Array containers and rows of objects also submit an empty hidden field named by
 their own path, so an emptied array and a blank row are still seen by `parse_form`.
+
+A date (`format: date`) is GOV.UK's date input, three fields named `<name>-day`, `-month` and
+`-year`; `parse_form` reads them back as one ISO date, or, when they are not a real date, as
+what was typed (`typed_date`), which the validator refuses as not a date and the page shows
+again as it was typed (`date_parts`).
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import math
 import re
@@ -30,6 +36,8 @@ RADIO_LIMIT: Final = 4
 """Enums with at most this many options are radios; longer ones are a <select>."""
 MAX_INDEX_DIGITS: Final = 6
 """Row indexes in field names longer than this are ignored (no one types a million rows)."""
+DATE_PARTS: Final = ("day", "month", "year")
+"""A date is three fields, GOV.UK's date input: `<name>-day`, `<name>-month`, `<name>-year`."""
 
 Path = tuple[str | int, ...]
 FormItems = Mapping[str, Any] | Iterable[tuple[str, Any]]
@@ -37,6 +45,9 @@ FormItems = Mapping[str, Any] | Iterable[tuple[str, Any]]
 _SAFE_ID_PART = re.compile(r"[A-Za-z0-9_]+")
 _INDEX = re.compile(rf"[0-9]{{1,{MAX_INDEX_DIGITS}}}")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_TYPED = "typed: "
+_TYPED_SEPARATOR = " / "
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -82,6 +93,36 @@ def field_id(prefix: str, path: Sequence[str | int]) -> str:
 def path_key(path: Sequence[str | int]) -> str:
     """A path as `validate_submission` names fields: `chronology.0.date`."""
     return ".".join(str(part) for part in path)
+
+
+def date_parts(value: Any) -> dict[str, str]:
+    """What the three fields of a date input show for a value: an ISO date as numbers
+    ("2026-03-05" -> 5, 3, 2026), a date kept as typed (`typed_date`) as it was typed."""
+    if not isinstance(value, str) or not value.strip():
+        return {}
+    text = value.strip()
+    iso = _ISO_DATE.fullmatch(text)
+    if iso:
+        return {"day": str(int(iso.group(3))), "month": str(int(iso.group(2))),
+                "year": iso.group(1)}
+    if text.startswith(_TYPED) and text.count(_TYPED_SEPARATOR) == 2:
+        return dict(zip(DATE_PARTS, text[len(_TYPED):].split(_TYPED_SEPARATOR), strict=True))
+    return {"day": text}
+
+
+def typed_date(day: str, month: str, year: str) -> str | None:
+    """The three fields of a date input as an ISO date; what was typed (marked, so the page
+    shows it again and the validator refuses it as not a date) when they are not a real date;
+    None when all three are blank."""
+    parts = [part.strip() for part in (day, month, year)]
+    if not any(parts):
+        return None
+    if all(part.isdigit() for part in parts) and len(parts[2]) == 4:
+        try:
+            return dt.date(int(parts[2]), int(parts[1]), int(parts[0])).isoformat()
+        except ValueError:
+            pass
+    return _TYPED + _TYPED_SEPARATOR.join(part.replace(_TYPED_SEPARATOR, " ") for part in parts)
 
 
 def _action_path(path: Sequence[str | int]) -> str:
@@ -143,6 +184,8 @@ def _widget(schema: Mapping[str, Any]) -> str:
     if kind == "boolean":
         return "yesno"
     if _has_enum(schema) and kind not in ("object", "array"):
+        if schema.get("x-agency"):  # the register's agencies, by name: radios, as GOV.UK asks
+            return "radios"
         return "radios" if len(schema["enum"]) <= RADIO_LIMIT else "select"
     if kind == "object":
         return "object"
@@ -185,6 +228,17 @@ def _resolve(schema: Mapping[str, Any], parts: Sequence[str],
         else:
             return None
     return tuple(path), current
+
+
+def _date_part(schema: Mapping[str, Any], name: str) -> tuple[Path, str] | None:
+    """(the date field's path, "day") for `published_on-day`; None if it is not one."""
+    base, dash, part = name.rpartition("-")
+    if not dash or part not in DATE_PARTS:
+        return None
+    resolved = _resolve(schema, base.split("."))
+    if resolved is None or not resolved[0] or _widget(resolved[1]) != "date":
+        return None
+    return resolved[0], part
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,16 +347,28 @@ def parse_form(schema: Mapping[str, Any], form: FormItems, *, prefix: str = "f",
     """
     root = _Node()
     start = prefix + "."
+    dates: dict[Path, dict[str, str]] = {}
     for name, value in _form_items(form):
         if not isinstance(name, str) or not isinstance(value, str) or not name.startswith(start):
             continue
         resolved = _resolve(schema, name[len(start):].split("."))
-        if resolved is None or not resolved[0]:
+        if resolved is None:
+            date_field = _date_part(schema, name[len(start):])
+            if date_field is not None:
+                dates.setdefault(date_field[0], {})[date_field[1]] = value
+            continue
+        if not resolved[0]:
             continue
         node = root
         for part in resolved[0]:
             node = node.children.setdefault(part, _Node())
         node.values.append(value)
+    for path, parts in dates.items():  # a date input's three fields, as one value
+        combined = typed_date(*(parts.get(part, "") for part in DATE_PARTS))
+        target = root
+        for step in path:
+            target = target.children.setdefault(step, _Node())
+        target.values.append(combined or "")
     result = _convert(schema, root, row=True, keep_blank=keep_blank_items)
     return result if isinstance(result, dict) else {}
 

@@ -2,12 +2,18 @@
 the validator's errors become field specs (`_Field`), which the Jinja macros in
 `templates/form_macros.html` draw as plain HTML fields (autoescaped, no inline style or script).
 
+GOV.UK Design System markup: text inputs, textareas, radios (enums of up to four options and
+Yes/No), selects, checkboxes (arrays of enums, agencies named from the register), date inputs
+as day, month and year, and conditional reveal: a field that an `if`/`then` (or `else`) makes
+required by one answer of a radio question is drawn inside that answer, shown only when it is
+chosen. Messages say what to do (`app.web.forms_messages`); the error summary lists them in the
+page's order.
+
 Field names and ids, and reading submitted fields back, are `app.web.form_parsing`'s.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -15,7 +21,6 @@ from typing import Any, Final
 from markupsafe import Markup
 
 from app.web.form_parsing import (
-    _INDEX,
     ACTION_FIELD,
     Path,
     _action_path,
@@ -26,157 +31,33 @@ from app.web.form_parsing import (
     _properties,
     _type,
     _widget,
+    date_parts,
     field_id,
     field_name,
     path_key,
 )
+from app.web.form_questions import (
+    _conditional_hints,
+    _lower_first,
+    _options,
+    _requires,
+    _reveals,
+    _rules,
+    _title,
+)
+from app.web.forms_messages import guidance
 from app.web.templating import TEMPLATES
 
 FORM_ERRORS: Final = "(form)"
 """The `field` of errors that belong to the whole form rather than to one field."""
+DATE_HINT: Final = "For example, 27 3 2026"
 MACROS: Final = "form_macros.html"
 """The template whose macros draw the fields."""
-
-_REQUIRED_MESSAGE = re.compile(r"'(?P<name>.*)' is required")
 
 
 # --------------------------------------------------------------------------------------------
 # Labels and hints
 
-
-def _humanise(name: str) -> str:
-    """`relationship_to_child` -> `Relationship to child`."""
-    words = re.sub(r"[_\s]+", " ", str(name)).strip()
-    return words[:1].upper() + words[1:] if words else str(name)
-
-
-def _title(schema: Mapping[str, Any], name: str | int) -> str:
-    title = schema.get("title")
-    return title if isinstance(title, str) and title.strip() else _humanise(str(name))
-
-
-def _lower_first(text: str) -> str:
-    """`Lesson` -> `lesson`, but `SMART actions` stays as it is."""
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
-
-
-def _options(schema: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(submitted value, label) for each enum option; labels from `enumNames` when given."""
-    options = list(schema.get("enum") or [])
-    names = schema.get("enumNames")
-    labels = names if isinstance(names, list) and len(names) == len(options) else None
-    result = []
-    for index, option in enumerate(options):
-        if labels is not None:
-            label = str(labels[index])
-        elif isinstance(option, str):
-            label = _humanise(option)
-        else:
-            label = _option_value(option)
-        result.append((_option_value(option), label))
-    return result
-
-
-def _value_label(schema: Mapping[str, Any], value: Any) -> str:
-    """How an answer reads in a hint: Yes / No, or the option's label in quotes."""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    encoded = _option_value(value)
-    for submitted, label in _options(schema):
-        if submitted == encoded:
-            return f"'{label}'"
-    return f"'{value}'" if isinstance(value, str) else encoded
-
-
-def _condition(rule_if: Any, properties: Mapping[str, Mapping[str, Any]],
-               ) -> list[tuple[str, list[str]]] | None:
-    """The `if` of an if/then as [(property, [answer labels])], or None if it is not the
-    simple "these answers were given" pattern."""
-    if not isinstance(rule_if, Mapping):
-        return None
-    props = rule_if.get("properties")
-    required = rule_if.get("required") or []
-    if not isinstance(props, Mapping) or not props or not isinstance(required, list):
-        return None
-    terms: list[tuple[str, list[str]]] = []
-    for name, test in props.items():
-        if name not in properties or name not in required or not isinstance(test, Mapping):
-            return None
-        if "const" in test:
-            values = [test["const"]]
-        elif isinstance(test.get("enum"), list) and test["enum"]:
-            values = list(test["enum"])
-        else:
-            return None
-        terms.append((name, [_value_label(properties[name], value) for value in values]))
-    return terms
-
-
-def _conditional_hints(schema: Mapping[str, Any]) -> dict[str, str]:
-    """'required when …' for each property that an allOf if/then makes required."""
-    properties = _properties(schema)
-    always = set(schema.get("required") or [])
-    rules = [rule for rule in (schema.get("allOf") or []) if isinstance(rule, Mapping)]
-    if "if" in schema:
-        rules.append(schema)
-    single: dict[str, dict[str, list[str]]] = {}
-    multiple: dict[str, list[str]] = {}
-    unknown: set[str] = set()
-    for rule in rules:
-        then = rule.get("then")
-        if "if" not in rule or not isinstance(then, Mapping):
-            continue
-        targets = [name for name in (then.get("required") or [])
-                   if name in properties and name not in always]
-        terms = _condition(rule["if"], properties)
-        for target in targets:
-            if terms is None:
-                unknown.add(target)
-            elif len(terms) == 1:
-                name, labels = terms[0]
-                known = single.setdefault(target, {}).setdefault(name, [])
-                known.extend(label for label in labels if label not in known)
-            else:
-                multiple.setdefault(target, []).append(" and ".join(
-                    _answer_phrase(properties, name, labels) for name, labels in terms))
-    hints: dict[str, str] = {}
-    for target in properties:
-        phrases = [_answer_phrase(properties, name, labels)
-                   for name, labels in single.get(target, {}).items()]
-        phrases += multiple.get(target, [])
-        if phrases:
-            hints[target] = "required when " + " or when ".join(phrases)
-        elif target in unknown:
-            hints[target] = "required depending on other answers"
-    return hints
-
-
-def _answer_phrase(properties: Mapping[str, Mapping[str, Any]], name: str,
-                   labels: list[str]) -> str:
-    title = _title(properties[name], name)
-    return f"the answer to '{title}' is " + " or ".join(labels)
-
-
-def _describe(schema: Mapping[str, Any], where: str) -> tuple[list[str], str, str] | None:
-    """For an error's field: the labels of what it sits in (the list, the row), its own
-    label, and its property name; None if the schema has no such field."""
-    current: Mapping[str, Any] = schema
-    labels: list[str] = []
-    name = ""
-    for raw in where.split("."):
-        kind = _type(current)
-        if kind == "object" and raw in _properties(current):
-            current = _properties(current)[raw]
-            labels.append(_title(current, raw))
-        elif kind == "array" and _INDEX.fullmatch(raw):
-            current = _items(current)
-            labels.append(_row_label(current, int(raw)))
-        else:
-            return None
-        name = raw
-    return labels[:-1], labels[-1], name
 
 # --------------------------------------------------------------------------------------------
 # Errors
@@ -193,14 +74,6 @@ def errors_by_field(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]
     return grouped
 
 
-def _message(message: str, title: str, name: str) -> str:
-    """`'new_grade' is required` -> `'Grade you propose instead' is required`."""
-    found = _REQUIRED_MESSAGE.fullmatch(message)
-    if found and found.group("name") == name:
-        return f"'{title}' is required"
-    return message
-
-
 @dataclass(frozen=True)
 class _SummaryItem:
     """One line of the error summary; `target` is the id it links to (None for the form)."""
@@ -210,34 +83,54 @@ class _SummaryItem:
 
 
 def form_errors_summary(errors: Iterable[Mapping[str, Any]], *,
-                        schema: Mapping[str, Any] | None = None, prefix: str = "f") -> Markup:
+                        schema: Mapping[str, Any] | None = None, prefix: str = "f",
+                        values: Mapping[str, Any] | None = None) -> Markup:
     """The error summary for the top of the page (GOV.UK pattern): every error, linked to its
-    field's id; errors on `(form)` are listed without a link. Empty when there are no errors.
+    field's id, in the order of the page; errors on `(form)` come first, without a link.
+    Empty when there are no errors.
 
-    With the schema, messages name the field and the row it is in
-    ("Chronology of significant events, entry 2: 'Date' is required").
+    With the schema (and the values shown, for the rows of lists), messages are those shown
+    on the fields, naming the list and row they are in ("Chronology of significant events,
+    entry 2: Enter the date").
     """
-    items: list[_SummaryItem] = []
-    for error in errors:
-        if not isinstance(error, Mapping):
-            continue
-        where = str(error.get("field") or FORM_ERRORS)
-        message = str(error.get("message", ""))
-        if where == FORM_ERRORS:
-            items.append(_SummaryItem(message))
-            continue
-        described = _describe(schema, where) if schema is not None else None
-        if described is not None:
-            context, title, name = described
-            message = _message(message, title, name)
-            if not _REQUIRED_MESSAGE.fullmatch(message):
-                context = [*context, title]
-            if context:
-                message = f"{', '.join(context)}: {message}"
-        items.append(_SummaryItem(message, field_id(prefix, where.split("."))))
+    errors = [error for error in errors if isinstance(error, Mapping)]
+    grouped = errors_by_field(errors)
+    items = [_SummaryItem(message) for message in grouped.pop(FORM_ERRORS, [])]
+    if schema is not None:
+        specs = _Specs(prefix, grouped).properties(schema, values or {}, ())
+        for spec, context in _walk(specs, []):
+            for message, named in zip(spec.messages, spec.named, strict=True):
+                where = context if named else [*context, spec.label]
+                text = f"{', '.join(where)}: {message}" if where else message
+                items.append(_SummaryItem(text, spec.id))
+            grouped.pop(path_key(spec.path), None)
+    for path, messages in grouped.items():  # not on the page: listed as the validator says
+        items.extend(_SummaryItem(message, field_id(prefix, path.split(".")))
+                     for message in messages)
     if not items:
         return Markup("")
     return _macro("error_summary", f"{_id_part(prefix)}--error-summary-title", items)
+
+
+def summary_items(summary: Iterable[_SummaryItem]) -> list[dict[str, str]]:
+    """Summary items as `govuk.error_summary` takes them."""
+    return [{"href": f"#{item.target}" if item.target else "#main-content",
+             "text": item.message} for item in summary]
+
+
+def _walk(specs: list[_Field], context: list[str]) -> Iterable[tuple[_Field, list[str]]]:
+    """Every field spec in the order of the page, with the labels of the rows and groups it
+    is in (revealed fields right after their question)."""
+    for spec in specs:
+        yield spec, context
+        inner = [*context, spec.label] if spec.widget in ("object", "array") else context
+        if spec.widget == "array":
+            for row in spec.children:
+                yield from _walk([row], [*context, spec.label])
+        else:
+            yield from _walk(spec.children, inner)
+        for option in spec.options:
+            yield from _walk(option.conditional, context)
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,14 +160,20 @@ def _row_label(items: Mapping[str, Any], index: int) -> str:
     return f"Entry {index + 1}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Option:
-    """One radio, checkbox or <option>: what it submits, its label, whether it is chosen."""
+    """One radio, checkbox or <option>: what it submits, its label, whether it is chosen, and
+    the fields revealed when it is chosen."""
 
     value: str
     label: str
     checked: bool
     id: str = ""
+    conditional: list[_Field] = field(default_factory=list)
+
+    @property
+    def conditional_id(self) -> str:
+        return f"{self.id}--conditional"
 
 
 @dataclass(frozen=True)
@@ -302,7 +201,9 @@ class _Field:
     """A row's Remove button, drawn last inside the row."""
     widget: str = "text"
     text: str = ""
-    """The value of a text, textarea, date or number input."""
+    """The value of a text, textarea or number input."""
+    parts: dict[str, str] = field(default_factory=dict)
+    """What the day, month and year fields of a date show."""
     integer: bool = False
     options: list[_Option] = field(default_factory=list)
     children: list[_Field] = field(default_factory=list)
@@ -310,6 +211,10 @@ class _Field:
     marker: bool = False
     """An object that is a row submits an empty hidden field named by its path."""
     add: _Button | None = None
+    named: list[bool] = field(default_factory=list)
+    """For each message, whether it names the field itself ("Enter the reasons")."""
+    optional: bool = False
+    """Shown with "(optional)": nothing requires it, and it is not revealed by an answer."""
 
     @property
     def id(self) -> str:
@@ -332,8 +237,8 @@ class _Field:
         ids = [i for i in (self.hint_id, self.error_id) if i]
         return " ".join(ids) or None
 
-    def css(self, kind: str) -> str:
-        return f"field field--{kind}" + (" has-error" if self.messages else "")
+    def group_css(self) -> str:
+        return "govuk-form-group" + (" govuk-form-group--error" if self.messages else "")
 
 
 class _Specs:
@@ -343,25 +248,42 @@ class _Specs:
         self.prefix = prefix
         self.errors = errors
 
-    def messages(self, path: Path, title: str) -> list[str]:
-        name = str(path[-1]) if path else ""
-        return [_message(message, title, name) for message in self.errors.get(path_key(path), [])]
-
     def properties(self, schema: Mapping[str, Any], values: Any, path: Path) -> list[_Field]:
         values = values if isinstance(values, Mapping) else {}
         required = set(schema.get("required") or [])
         hints = _conditional_hints(schema)
-        fields: list[_Field] = []
+        reveals = _reveals(schema)
+        conditional = {target for rule in _rules(schema)
+                       for branch in ("then", "else") for target in _requires(rule, branch)}
+        fields: dict[str, _Field] = {}
         for name, sub in _properties(schema).items():
             title = _title(sub, name)
             spec = _Field(path=(*path, name), label=title, required=name in required,
                           hint=_join_hints(sub.get("description"), hints.get(name)),
-                          messages=self.messages((*path, name), title), prefix=self.prefix)
-            fields.append(self.field(sub, values.get(name), spec))
-        return fields
+                          messages=list(self.errors.get(path_key((*path, name)), [])),
+                          prefix=self.prefix,
+                          optional=name not in required and name not in conditional)
+            fields[name] = self.field(sub, values.get(name), spec)
+        titles = {f"'{name}'": f"'{_title(sub, name)}'"
+                  for name, sub in _properties(schema).items()}
+        for spec in fields.values():  # a message naming another field names its question
+            spec.messages = [_named(message, titles) for message in spec.messages]
+        for target, (question, answer) in reveals.items():
+            option = next((o for o in fields[question].options if o.value == answer), None)
+            if option is not None:
+                revealed = fields.pop(target)
+                if not option.checked:  # not asked yet: its question's answer comes first
+                    revealed.messages, revealed.named = [], []
+                option.conditional.append(revealed)
+        return list(fields.values())
 
     def field(self, schema: Mapping[str, Any], value: Any, spec: _Field) -> _Field:
         spec.widget = widget = _widget(schema)
+        name = str(spec.path[-1]) if spec.path else ""
+        shown = [guidance(message, schema, spec.label, name, widget)
+                 for message in spec.messages]
+        spec.messages = [message for message, _ in shown]
+        spec.named = [named for _, named in shown]
         if widget == "object":
             spec.children = self.properties(schema, value, spec.path)
         elif widget == "array":
@@ -375,6 +297,9 @@ class _Specs:
         elif widget in ("radios", "select"):
             current = _option_value(value) if value is not None else ""
             spec.options = self._choices(_options(schema), {current}, spec)
+        elif widget == "date":
+            spec.parts = date_parts(value)
+            spec.hint = _join_hints(spec.hint, DATE_HINT)
         else:
             spec.text = _text_value(value)
             spec.integer = _type(schema) == "integer"
@@ -401,8 +326,8 @@ class _Specs:
                              f"Remove {_lower_first(label)} from {spec.label}")
             row_spec = _Field(path=row_path, label=label, required=False,
                               hint=_join_hints(items.get("description")),
-                              messages=self.messages(row_path, label), prefix=self.prefix,
-                              remove=remove)
+                              messages=list(self.errors.get(path_key(row_path), [])),
+                              prefix=self.prefix, remove=remove)
             row_spec = self.field(items, row, row_spec)
             row_spec.marker = row_spec.widget == "object"
             spec.children.append(row_spec)
@@ -410,6 +335,13 @@ class _Specs:
         add_label = (f"Add {_lower_first(items['title'])}" if titled
                      else f"Add entry to {_lower_first(spec.label)}")
         spec.add = _Button(f"add:{_action_path(spec.path)}", add_label)
+
+
+def _named(message: str, titles: Mapping[str, str]) -> str:
+    """`give the reason in 'late_reason'` -> `give the reason in 'Why later'`."""
+    for quoted, title in titles.items():
+        message = message.replace(quoted, title)
+    return message
 
 
 def _join_hints(*hints: Any) -> str | None:
@@ -421,11 +353,12 @@ def render_form(schema: Mapping[str, Any], values: Mapping[str, Any] | None,
                 errors: Iterable[Mapping[str, Any]] = (), *, prefix: str = "f") -> Markup:
     """The HTML of the form's fields (no <form>, CSRF field or buttons of the page's own).
 
-    Every field has a label (or a legend, for groups), "(required)" and aria-required when the
-    schema requires it, a "required when …" hint for allOf if/then requirements, its current
-    value, and its error messages from `validate_submission` next to it, referenced by
-    aria-describedby. Arrays show one row per item (at least `minItems` when there is no value
-    yet) with Remove buttons and an Add button, all `name="_action"` submit buttons.
+    Every field has a label (or a legend, for groups), "(optional)" when nothing can require
+    it, a "Required if …" hint for if/then requirements it cannot reveal (a field one radio
+    answer requires is drawn inside that answer instead), its current value, and its error
+    messages, saying what to do, next to it, referenced by aria-describedby. Arrays show one
+    row per item (at least `minItems` when there is no value yet) with Remove buttons and an
+    Add button, all `name="_action"` submit buttons.
     """
     specs = _Specs(prefix, errors_by_field(errors))
     return _macro("fields", specs.properties(schema, values or {}, ()))

@@ -1,20 +1,22 @@
-"""The inbox: everything waiting for the signed-in person."""
+"""The inbox: everything the signed-in person can act on, in one list, with filters as counts."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import URL
 
-from app.services import inbox
+from app.services import inbox, search
 from app.services.context import ServiceContext
+from app.web import navigation
 from app.web.session import PageUser, page_user
 from app.web.templating import TEMPLATES
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 UserDep = Annotated[PageUser, Depends(page_user)]
-TAB_LABELS = {"mine": "Claimed by me", "roles": "For my roles", "agency": "For my agency"}
+ONLY = ("mine", "overdue", "week")
 
 
 def _ctx(request: Request) -> ServiceContext:
@@ -22,18 +24,30 @@ def _ctx(request: Request) -> ServiceContext:
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox_page(request: Request, user: UserDep, tab: str = "roles", route: str = "",
-               case: str = "", overdue: bool = False, week: bool = False,
-               sort: str = "due") -> Response:
-    tab = tab if tab in inbox.TABS else "roles"
-    filters = inbox.InboxFilter(tab=tab, process_key=route or None, reference=case or None,
-                                overdue=overdue, due_this_week=week, descending=sort == "-due")
-    found = inbox.load(_ctx(request), user.principal, filters)
-    tabs = [(name, label) for name, label in TAB_LABELS.items()
-            if name != "agency" or user.principal.agency]
+def inbox_page(request: Request, user: UserDep,
+               only: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
+               route: Annotated[list[str], Query()] = [],  # noqa: B006
+               q: str = "", case: str = "", sort: str = "due", filters: str = "") -> Response:
+    """`only` (mine, overdue, week) and `route` narrow the list; `q` searches it (`case`, a
+    case reference, is the same search, for links); `filters=shown` opens the filters on a
+    phone, where they are folded away."""
+    if navigation.home(user.principal) != "/ui/inbox":  # no tasks: their own first section
+        return RedirectResponse(navigation.home(user.principal), status_code=303)
+    text = search.cleaned(q or case)
+    chosen = [name for name in ONLY if name in only]
+    wanted = inbox.InboxFilter(mine="mine" in chosen, overdue="overdue" in chosen,
+                               due_this_week="week" in chosen,
+                               routes=tuple(key for key in route if key), text=text,
+                               descending=sort == "-due")
+    found = inbox.load(_ctx(request), user.principal, wanted)
+    applied = len(chosen) + len(wanted.routes) + (1 if text else 0)
     return TEMPLATES.TemplateResponse(request, "inbox.html", {
-        "user": user, "inbox": found, "filters": filters, "tabs": tabs,
-        "query": {"route": route, "case": case, "overdue": overdue, "week": week,
-                  "sort": sort}})
+        "user": user, "inbox": found, "filters": wanted, "applied": applied,
+        "query": {"only": chosen, "route": list(wanted.routes), "q": text, "sort": sort},
+        "show_filters": filters == "shown",
+        "show_filters_href": _relative(request.url.include_query_params(filters="shown")),
+        "hide_filters_href": _relative(request.url.remove_query_params("filters"))})
 
 
+def _relative(url: URL) -> str:
+    return f"{url.path}?{url.query}" if url.query else url.path

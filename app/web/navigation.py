@@ -17,7 +17,7 @@ class Section:
 
 
 SECTIONS = (
-    Section("Inbox", "/ui/inbox", None),
+    Section("Inbox", "/ui/inbox", "read_tasks"),
     Section("Cases", "/ui/cases", "read_cases"),
     Section("Refer a case", "/ui/referrals/new", "refer"),
     Section("Registers", "/ui/registers", "read_learning"),
@@ -34,10 +34,24 @@ class Item:
     current: bool
 
 
+def _shown(principal: Principal) -> list[Section]:
+    return [section for section in SECTIONS
+            if section.action is None or principal.has(*policy.ACTIONS.get(section.action, ()))]
+
+
+HOMES = ("/ui/inbox", "/ui/definitions", "/ui/admin/people", "/ui/cases", "/ui/registers")
+"""Where a person lands after signing in, the first they may open: their inbox, or for someone
+who has no tasks their own work (a designer's definitions, an administrator's people)."""
+
+
+def home(principal: Principal) -> str:
+    shown = {section.href for section in _shown(principal)}
+    return next((href for href in HOMES if href in shown), "/ui/sessions")
+
+
 def items(principal: Principal, path: str) -> list[Item]:
     """The sections `principal` may open, the one holding `path` marked current."""
-    shown = [section for section in SECTIONS
-             if section.action is None or principal.has(*policy.ACTIONS.get(section.action, ()))]
+    shown = _shown(principal)
     current = max((section for section in shown if path.startswith(section.href)),
                   key=lambda section: len(section.href), default=None)
     return [Item(section.label, section.href, section is current) for section in shown]

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import policy
 from app.auth.errors import Forbidden
 from app.services import cases, storable, tasks
 from app.services.context import ServiceContext
-from app.services.errors import Invalid, NotFound, StepError
+from app.services.errors import Conflict, Invalid, NotFound, StepError
 from app.web.form_parsing import apply_action, parse_form
 from app.web.form_rendering import form_errors_summary, render_form
 from app.web.session import PageUser, check_csrf, page_user
@@ -19,6 +20,14 @@ from app.web.templating import TEMPLATES
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 UserDep = Annotated[PageUser, Depends(page_user)]
+
+NOTICES = {
+    "claimed": "You claimed this task: no one else in the role can work on it until you "
+               "release it.",
+    "unclaimed": "You released this task: anyone in the role can claim it now.",
+    "saved": "Your draft was saved. Submit the task when it is ready.",
+}
+"""The success banners the task page shows, by the code its redirects carry."""
 
 
 def _ctx(request: Request) -> ServiceContext:
@@ -44,10 +53,18 @@ def _task_page(request: Request, user: PageUser, task_id: str, values: dict[str,
             case = None
     may_work = task.state == "ready" and (task.assignee in (None, user.principal.name))
     return TEMPLATES.TemplateResponse(request, "task.html", {
-        "user": user, "task": task, "case": case, "notice": notice, "may_work": may_work,
+        "user": user, "task": task, "case": case, "notice": NOTICES.get(notice or ""),
+        "may_work": may_work, "errors": bool(errors), "kept": bool(errors) and bool(values),
         "form_html": render_form(schema, values, errors),
-        "summary_html": form_errors_summary(errors, schema=schema) if errors else "",
+        "summary_html": form_errors_summary(errors, schema=schema, values=values)
+        if errors else "",
         "has_form": bool(schema.get("properties"))}, status_code=status)
+
+
+def _refused(exc: Forbidden | Conflict) -> tuple[list[dict[str, str]], int]:
+    """A refusal from the service as an error at the top of the form (what was typed stays)."""
+    message = exc.message[:1].upper() + exc.message[1:]
+    return [{"field": "(form)", "message": message}], 409 if isinstance(exc, Conflict) else 403
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
@@ -82,7 +99,14 @@ async def task_action(request: Request, user: UserDep, task_id: str) -> Response
                 draft = apply_action(schema, draft, action)
             except ValueError as exc:
                 raise Invalid(f"the form asked for something it cannot do: {exc}") from None
-        await run_in_threadpool(tasks.save_draft, ctx, user.principal, task_id, draft)
+        try:
+            await run_in_threadpool(tasks.save_draft, ctx, user.principal, task_id, draft)
+        except (Conflict, Forbidden) as refused:
+            if isinstance(refused, policy.Concealed):
+                raise
+            errors, status = _refused(refused)
+            return await run_in_threadpool(_task_page, request, user, task_id, draft, errors,
+                                           status=status)
         if action == "save":
             return RedirectResponse(f"{back}?notice=saved", status_code=303)
         return await run_in_threadpool(_task_page, request, user, task_id, draft, [])
@@ -98,5 +122,11 @@ async def task_action(request: Request, user: UserDep, task_id: str) -> Response
         return await run_in_threadpool(_task_page, request, user, task_id, data,
                                        [{"field": "(form)", "message": failed.message}],
                                        status=422)
+    except (Conflict, Forbidden) as refused:  # claimed by someone else, or done already
+        if isinstance(refused, policy.Concealed):
+            raise
+        errors, status = _refused(refused)
+        return await run_in_threadpool(_task_page, request, user, task_id, data, errors,
+                                       status=status)
     target = f"/ui/cases/{detail.task.business_key}" if detail.task.business_key else "/ui/inbox"
     return RedirectResponse(f"{target}?notice=submitted", status_code=303)

@@ -204,7 +204,7 @@ def test_who_may_read_and_write_a_briefing(client: TestClient,
                          caller.post(f"{path}/publish", json={
                              "location": "Board website", "published_on": "2026-10-01"})):
             assert response.status_code == 403
-            assert "board_manager, reviewer" in response.json()["detail"]
+            assert "a board manager or a reviewer" in response.json()["detail"]
     assert make_client("designer").get(path).status_code == 403
     assert client.get(path).json()["status"] == "draft"
 

@@ -104,10 +104,10 @@ def test_the_main_pages_load_with_no_policy_violation(live_ctx: ServiceContext,
 
     manager = watched("bea.manager")
     page = manager.open(f"/ui/cases/{reference}")
-    assert page.locator("#case-diagram svg").count() == 1
+    assert page.locator("#case-diagram-1 svg").count() == 1
     # the diagram's own stylesheet (allowed by its hash) colours the waiting task
-    assert _colour(page, "#case-diagram g.active .outline", "fill") == "rgb(219, 232, 255)"
-    assert _colour(page, ".site-header", "background-color") == "rgb(29, 53, 87)"
+    assert _colour(page, "#case-diagram-1 g.active .outline", "fill") == "rgb(219, 232, 255)"
+    assert _colour(page, ".govuk-header", "background-color") == "rgb(29, 112, 184)"
     manager.open("/ui/definitions/referral")
     manager.open("/ui/sessions")
     manager.open("/ui/cases")

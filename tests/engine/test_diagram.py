@@ -143,7 +143,7 @@ def test_gateway_default_flow_and_names_are_drawn() -> None:
     assert group(svg, "flow_review").find(".//s:path[@class='line default-marker']", NS) is None
     assert shown_text(group(svg, "flow_review")) == "yes"
     assert {"pool", "participant"} <= classes(group(svg, "demo_triage_pool"))
-    assert shown_text(group(svg, "lane_chair")) == "chair"
+    assert shown_text(group(svg, "lane_chair")) == "Chair"  # in words, not the role id
 
 
 # ---- inline documents ----------------------------------------------------------------------

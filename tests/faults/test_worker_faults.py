@@ -80,7 +80,7 @@ def test_a_corrupt_instance_is_an_incident_and_the_others_still_fire(
 
     police = make_client("agency_lead", agency="police")
     refused = police.get("/api/v1/incidents")
-    assert refused.status_code == 403 and "board_manager" in refused.json()["detail"]
+    assert refused.status_code == 403 and "a board manager" in refused.json()["detail"]
 
     # Backed off: not tried again before its delay, then with doubling delays, then parked.
     assert worker.poll_once() == 0

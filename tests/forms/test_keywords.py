@@ -30,7 +30,7 @@ def test_a_reason_without_words_is_refused_naming_the_field(client: TestClient,
     errors = errors_of(complete(client, task_id, {"reason": reason}))
     assert set(errors) == {"reason"}
     if reason:  # an empty string also fails minLength; any other says what to do
-        assert errors["reason"] == ["Give the reasons in words: an answer of only spaces or "
+        assert errors["reason"] == ["Enter the reasons in words: an answer of only spaces or "
                                     "punctuation is not a reason"]
 
 
@@ -68,8 +68,9 @@ def test_dates_out_of_order_are_refused_naming_both_fields(client: TestClient) -
         errors = errors_of(complete(client, task_id, {
             "reason": REASON, "period_from": "2025-02-01", "period_to": period_to}))
         assert set(errors) == {"period_from", "period_to"}
-        for messages in errors.values():
-            assert "'period_from'" in messages[0] and "'period_to'" in messages[0]
+        # Each says what to do, naming the other field by its question (never its id).
+        assert errors["period_from"][0].startswith("Enter a date before 'To' (")
+        assert errors["period_to"][0] == "Enter a date after 'From' (1 February 2025)"
     assert complete(client, task_id, {"reason": REASON, "period_from": "2025-02-01",
                                       "period_to": "2025-02-02"}).status_code == 200
 
@@ -95,8 +96,10 @@ def test_a_sent_on_date_cannot_be_in_the_future_of_the_injected_clock(
     today = clock.now().date()
     tomorrow = (today + dt.timedelta(days=1)).isoformat()
     errors = errors_of(complete(client, task_id, {"reason": REASON, "sent_on": tomorrow}))
-    assert errors == {"sent_on": [f"'sent_on' ({tomorrow}) is in the future: it cannot be "
-                                  f"later than today ({today})"]}
+    assert errors == {"sent_on": [
+        "Enter a date that is today or in the past: "
+        f"{(today + dt.timedelta(days=1)).day} "
+        f"{(today + dt.timedelta(days=1)):%B %Y} is after today ({today.day} {today:%B %Y})"]}
     clock.advance(dt.timedelta(days=1))
     assert complete(client, task_id, {"reason": REASON, "sent_on": tomorrow}).status_code == 200
 
@@ -113,8 +116,8 @@ def test_not_after_a_process_date_unless_a_reason_is_given(client: TestClient) -
     late: dict[str, Any] = {"reason": REASON, "publication_due": "2026-09-02"}
     errors = errors_of(complete(client, task_id, late))
     assert set(errors) == {"publication_due"}
-    assert "scr_publication_limit (2026-09-01)" in errors["publication_due"][0]
-    assert "'late_reason'" in errors["publication_due"][0]
+    assert "scr publication limit (1 September 2026)" in errors["publication_due"][0]
+    assert "'late_reason'" in errors["publication_due"][0]  # the API names the field
     errors = errors_of(complete(client, task_id, {**late, "late_reason": " . "}))
     assert set(errors) == {"publication_due", "late_reason"}
     assert complete(client, task_id, {**late, "late_reason": "The trial delays publication."}

@@ -1,5 +1,5 @@
-"""The browser's task page: an agency field is a select from the register, and the keywords'
-errors show on the fields they name."""
+"""The browser's task page: an agency field is a choice (radios) from the register, and the
+keywords' errors show on the fields they name."""
 
 from __future__ import annotations
 
@@ -50,33 +50,35 @@ def test_errors_show_on_the_fields_they_name(pages: tuple[TestClient, TestClient
     page, api = pages
     task_id = start_keywords(api)["ready_tasks"][0]["id"]
     values = dict(_form(page, task_id).form_values())
-    values.update({"f.reason": " ... ", "f.period_from": "2025-03-01",
-                   "f.period_to": "2025-02-01", "_action": "submit"})
+    values.update({"f.reason": " ... ", "f.period_from-day": "1", "f.period_from-month": "3",
+                   "f.period_from-year": "2025", "f.period_to-day": "1",
+                   "f.period_to-month": "2", "f.period_to-year": "2025", "_action": "submit"})
     response = page.post(f"/ui/tasks/{task_id}", data=values, follow_redirects=False)
     assert response.status_code == 422
     html = lxml.html.fromstring(response.text)
     messages = {element.get("id"): element.text_content()
-                for element in html.xpath('//p[@class="field-error"]')}
-    assert "Give the reasons in words" in messages["f-reason--error"]
-    assert "'period_from' (2025-03-01) must be before 'period_to'" in \
-        messages["f-period_from--error"]
-    assert "'period_to' (2025-02-01) must be after 'period_from'" in \
-        messages["f-period_to--error"]
-    summary = html.xpath('//div[contains(@class, "error-summary")]')[0].text_content()
-    assert "Give the reasons in words" in summary and "must be after" in summary
+                for element in html.xpath('//p[@class="govuk-error-message"]')}
+    assert "Enter the reasons in words" in messages["f-reason--error"]
+    assert "Enter a date before 'To' (1 February 2025)" in messages["f-period_from--error"]
+    assert "Enter a date after 'From' (1 March 2025)" in messages["f-period_to--error"]
+    assert html.xpath('//title')[0].text_content().startswith("Error: ")
+    summary = html.xpath('//div[contains(@class, "govuk-error-summary")]')[0].text_content()
+    assert "Enter the reasons in words" in summary and "Enter a date after" in summary
+    # What was typed is kept, as typed.
+    assert html.xpath('//input[@name="f.period_from-month"]')[0].get("value") == "3"
 
 
-def test_an_agency_field_is_a_select_from_the_register(
+def test_an_agency_field_is_a_choice_from_the_register(
         pages: tuple[TestClient, TestClient]) -> None:
     page, api = pages
     body = start_keywords(api)
     assert complete(api, body["ready_tasks"][0]["id"], {"reason": "Ready."}).status_code == 200
     task_id = api.get(f"/api/v1/instances/{body['id']}").json()["ready_tasks"][0]["id"]
     html = lxml.html.fromstring(page.get(f"/ui/tasks/{task_id}").text)
-    [select] = html.xpath('//select[@name="f.escalated_to"]')
-    options = {o.get("value"): o.text_content().strip() for o in select.xpath(".//option")
-               if o.get("value")}
-    assert options == {a.id: a.name for a in REGISTER.agencies}
+    radios = html.xpath('//input[@type="radio"][@name="f.escalated_to"]')
+    options = {radio.get("value"): html.xpath('//label[@for=$id]', id=radio.get("id"))[0]
+               .text_content().strip() for radio in radios}
+    assert options == {a.id: a.name for a in REGISTER.agencies}  # named as the register does
     values = dict(_form(page, task_id).form_values())
     values.update({"f.escalated_to": "childrens_social_care", "_action": "submit"})
     response = page.post(f"/ui/tasks/{task_id}", data=values, follow_redirects=False)

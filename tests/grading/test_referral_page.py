@@ -5,6 +5,7 @@ interagency working, the LSCB must commission a SCR"."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import lxml.html
 import pytest
@@ -52,9 +53,11 @@ def form_of(page: TestClient) -> lxml.html.FormElement:
 def refer(page: TestClient, form: lxml.html.FormElement, omit: str = "", **choices: str) -> str:
     """Submit what a browser sends from `form` with abuse and serious harm ticked (without the
     field `omit`); the grade."""
-    values = {name: value for name, value in form.form_values() if name != omit}
-    values.update({"child_pseudonym": "Child A", "agencies": "police, health",
-                   "incident_date": "2026-02-20", "summary": "Child A was badly hurt.",
+    values: dict[str, Any] = {name: value for name, value in form.form_values()
+                              if name != omit}
+    values.update({"child_pseudonym": "Child A", "agencies": ["police", "health"],
+                   "incident_date-day": "20", "incident_date-month": "2",
+                   "incident_date-year": "2026", "summary": "Child A was badly hurt.",
                    "abuse_or_neglect": "yes", "seriously_harmed": "yes", **choices})
     response = page.post("/ui/referrals/new", data=values, follow_redirects=False)
     assert response.status_code == 303, response.text
@@ -66,12 +69,14 @@ def refer(page: TestClient, form: lxml.html.FormElement, omit: str = "", **choic
 
 def test_not_yet_known_is_offered_and_selected_by_default(browser: TestClient) -> None:
     form = form_of(browser)
-    select = form.xpath('.//select[@name="interagency_concern"]')[0]
-    options = {option.get("value"): option.text_content() for option in select.iter("option")}
+    radios = form.xpath('.//input[@type="radio"][@name="interagency_concern"]')
+    options = {radio.get("value"): form.xpath('.//label[@for=$id]', id=radio.get("id"))[0]
+               .text_content() for radio in radios}
     assert options == {"not_known": "Not yet known", "none": "No concerns",
                        "curiosity": "Curiosity", "concern": "Concern"}
-    assert select.value == "not_known"
-    hint = form.xpath(f'.//*[@id="{select.get("aria-describedby")}"]')[0].text_content()
+    assert [radio.get("value") for radio in radios if radio.checked] == ["not_known"]
+    group = next(radios[0].iterancestors("fieldset"))
+    hint = form.xpath(f'.//*[@id="{group.get("aria-describedby")}"]')[0].text_content()
     assert "only when it is clear there are none" in hint
 
 
@@ -97,12 +102,17 @@ def test_an_unknown_choice_is_refused_naming_the_field(browser: TestClient) -> N
 def test_an_agency_outside_the_register_is_refused_on_the_page(browser: TestClient) -> None:
     """Issue 16, point 10: agencies are a register, and the browser form checks it as the API."""
     form = form_of(browser)
-    values = {name: value for name, value in form.form_values()}
-    values.update({"child_pseudonym": "Child A", "agencies": "police, Children's Social Care",
-                   "incident_date": "2026-02-20", "summary": "Child A was badly hurt."})
+    boxes = form.xpath('.//input[@type="checkbox"][@name="agencies"]')
+    assert "police" in [box.get("value") for box in boxes], "agencies are the register's"
+    values: dict[str, Any] = {name: value for name, value in form.form_values()}
+    values.update({"child_pseudonym": "Child A", "agencies": ["police", "Children's Social Care"],
+                   "incident_date-day": "20", "incident_date-month": "2",
+                   "incident_date-year": "2026", "summary": "Child A was badly hurt."})
     response = browser.post("/ui/referrals/new", data=values, follow_redirects=False)
     assert response.status_code == 422
     page = lxml.html.fromstring(response.text)
-    message = " ".join(page.xpath('//*[@id="agencies--error"]//text()'))
-    assert "Children's Social Care" in message and "childrens_social_care" in message
-    assert values["agencies"] in response.text.replace("&#39;", "'")  # what was typed is kept
+    message = " ".join(page.xpath('//*[@id="agencies-error"]//text()'))
+    assert "Children's Social Care" in message and "Select the agencies from the list" in message
+    chosen = page.xpath('//input[@name="agencies"][@checked]/@value')
+    assert chosen == ["police", "Children's Social Care"]  # what was chosen is kept
+    assert page.xpath('//input[@name="child_pseudonym"]/@value') == ["Child A"]

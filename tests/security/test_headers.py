@@ -148,7 +148,10 @@ def test_the_diagrams_stylesheet_is_the_one_the_policy_allows(client: TestClient
 @pytest.mark.parametrize("template", sorted(p.name for p in TEMPLATES.glob("*.html")))
 def test_no_template_holds_inline_script_or_style(template: str) -> None:
     text = (TEMPLATES / template).read_text()
-    assert "<script" not in text and "<style" not in text
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", text, re.S)
+    assert all(not body.strip() for body in scripts)  # only files, never inline code
+    assert all('src="/ui/static/' in tag for tag in re.findall(r"<script\b[^>]*>", text))
+    assert "<style" not in text
     assert not re.search(r"\sstyle\s*=", text)
     assert not re.search(r"\son[a-z]+\s*=", text)  # no event handler attributes
     assert "javascript:" not in text

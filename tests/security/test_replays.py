@@ -299,12 +299,13 @@ def test_racing_messages_with_one_key_deliver_once(client: TestClient,
                  Event.type == "message_received") == 1
 
 
-def filled_form(page: TestClient) -> dict[str, str]:
+def filled_form(page: TestClient) -> dict[str, Any]:
     response = page.get("/ui/referrals/new")
     [form] = lxml.html.fromstring(response.text).xpath('//form[contains(@class, "task-form")]')
-    values = dict(form.form_values())
-    values.update({"child_pseudonym": "Child A", "agencies": "police, health",
-                   "incident_date": "2026-02-20", "summary": "Child A was badly hurt.",
+    values: dict[str, Any] = dict(form.form_values())
+    values.update({"child_pseudonym": "Child A", "agencies": ["police", "health"],
+                   "incident_date-day": "20", "incident_date-month": "2",
+                   "incident_date-year": "2026", "summary": "Child A was badly hurt.",
                    "abuse_or_neglect": "yes", "seriously_harmed": "yes"})
     return values
 

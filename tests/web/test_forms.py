@@ -99,19 +99,26 @@ def test_every_form_renders_with_labels_for_every_field(name: str) -> None:
             assert form.xpath(f'.//label[@for="{element.get("id")}"]'), path
         else:
             assert element.tag == "fieldset" and element.find("legend") is not None, path
-    for field_name in schema.get("required", []):
+    conditional = {name for rule in schema.get("allOf", []) for branch in ("then", "else")
+                   for name in rule.get(branch, {}).get("required", [])}
+    for field_name in schema.get("properties", {}):
         element = by_id(form, field_id("f", (field_name,)))
         group = element if element.tag == "fieldset" else None
-        if group is None and element.get("type") in ("radio", "checkbox"):
+        if group is None and (element.get("type") in ("radio", "checkbox")
+                              or "govuk-date-input__input" in element.get("class", "")):
             group = next(element.iterancestors("fieldset"))
         if group is not None:
-            assert "required" in group.find("legend").text_content()
-            if element.get("type") == "radio":
-                assert group.get("aria-required") == "true"
+            question = group.find("legend").text_content()
         else:
-            label = form.xpath(f'.//label[@for="{element.get("id")}"]')[0]
-            assert "required" in label.text_content()
+            question = form.xpath(f'.//label[@for="{element.get("id")}"]')[0].text_content()
+        required = field_name in schema.get("required", [])
+        # GOV.UK marks the questions that may be left out, never the required ones.
+        assert question.endswith("(optional)") == (not required
+                                                   and field_name not in conditional), question
+        if required and group is None:
             assert element.get("aria-required") == "true"
+        elif required and element.get("type") == "radio":
+            assert group.get("aria-required") == "true"
 
 
 @pytest.mark.parametrize("name", FORM_NAMES)
@@ -124,8 +131,14 @@ def test_blank_submission_errors_show_next_to_their_fields(name: str) -> None:
     summary = lxml.html.fromstring(str(form_errors_summary(errors, schema=schema)))
     for error in errors:
         target = field_id("f", error["field"].split("."))
+        radio = revealed_by(form, target) if form.xpath(f'.//*[@id="{target}"]') else None
+        if radio is not None and radio.get("checked") is None:
+            # Asked only once its question is answered: the question's error comes first.
+            assert not form.xpath(f'.//*[@id="{target}--error"]')
+            assert by_id(form, f'{field_id("f", (radio.get("name")[2:],))}--error') is not None
+            continue
         error_element = by_id(form, f"{target}--error")
-        assert error_element.get("class") == "field-error"
+        assert error_element.get("class") == "govuk-error-message"
         assert f"{target}--error" in described_by(form, target)
         assert summary.xpath(f'.//a[@href="#{target}"]')
 
@@ -182,9 +195,13 @@ def test_agency_review_round_trip_with_genogram_and_chronology() -> None:
     assert round_trip(schema, AGENCY_REVIEW) == AGENCY_REVIEW
     form = page(str(render_form(schema, AGENCY_REVIEW, [])))
     assert by_id(form, "f-genogram-people-1-name").get("name") == "f.genogram.people.1.name"
-    assert by_id(form, "f-chronology-0-date").get("type") == "date"
+    day = by_id(form, "f-chronology-0-date")  # a GOV.UK date input: day, month, year
+    assert (day.get("name"), day.get("value")) == ("f.chronology.0.date-day", "4")
+    assert by_id(form, "f-chronology-0-date--month").get("value") == "1"
+    assert by_id(form, "f-chronology-0-date--year").get("value") == "2025"
     age = by_id(form, "f-genogram-people-0-age")
-    assert (age.get("type"), age.get("step"), age.get("value")) == ("number", "1", "4")
+    assert (age.get("type"), age.get("inputmode"), age.get("value")) == \
+        ("text", "numeric", "4")
 
 
 DRAFT_REPORT = {
@@ -268,22 +285,38 @@ def test_booleans_yes_no_and_unanswered() -> None:
     assert form.xpath('.//input[@name="f.signed_off"][@checked]')[0].get("value") == "no"
 
 
-def test_conditionally_required_fields_have_a_hint() -> None:
+def revealed_by(form: lxml.html.FormElement, element_id: str) -> Any:
+    """The radio whose answer reveals the field (GOV.UK's conditional reveal), or None."""
+    element = by_id(form, element_id)
+    for ancestor in element.iterancestors("div"):
+        if "rf-forms-reveal" in ancestor.get("class", "").split():
+            [radio] = form.xpath('.//input[@aria-controls=$id]', id=ancestor.get("id"))
+            return radio
+    return None
+
+
+def test_conditionally_required_fields_appear_under_the_answer_that_needs_them() -> None:
     form = page(str(render_form(schema_of("referral_screening"), {}, [])))
     for name in ("new_grade", "grade_change_reason"):
-        hint = by_id(form, f"f-{name}--hint")
-        assert hint.text_content() == \
-            "required when the answer to 'Do you confirm the proposed grade?' is No"
-        assert f"f-{name}--hint" in described_by(form, f"f-{name}")
+        radio = revealed_by(form, f"f-{name}")
+        assert (radio.get("name"), radio.get("value")) == ("f.grade_confirmed", "no")
+        conditional = by_id(form, radio.get("aria-controls"))
+        assert "rf-forms-reveal" in conditional.get("class")  # shown while No is chosen
         label = form.xpath(f'.//label[@for="f-{name}"]')[0]
-        assert "required" not in label.text_content()
-    form = page(str(render_form(schema_of("chair_endorsement"), {}, [])))
-    assert by_id(form, "f-endorsement_reasons--hint").text_content() == (
-        "required when the answer to 'Your decision' is 'Decline the review' "
-        "or 'Ask for more information'")
+        assert "optional" not in label.text_content()
+    assert revealed_by(form, "f-recommendation_reason") is None
     form = page(str(render_form(schema_of("publication_decision"), {}, [])))
-    assert by_id(form, "f-location--hint").text_content() == \
-        "required when the answer to 'Will the report be published?' is Yes"
+    assert revealed_by(form, "f-location").get("value") == "yes"
+    assert revealed_by(form, "f-not_published_reason").get("value") == "no"
+    form = page(str(render_form(schema_of("involvement"), {}, [])))
+    assert revealed_by(form, "f-staff_involvement").get("value") == "yes"  # its `else`
+    # Two answers need it: shown always, with a hint saying when it is required.
+    form = page(str(render_form(schema_of("chair_endorsement"), {}, [])))
+    assert revealed_by(form, "f-endorsement_reasons") is None
+    assert by_id(form, "f-endorsement_reasons--hint").text_content() == (
+        "Required if the answer to 'Your decision' is 'Decline the review' "
+        "or 'Ask for more information'")
+    assert "f-endorsement_reasons--hint" in described_by(form, "f-endorsement_reasons")
 
 
 def test_enums_select_over_four_options_and_labels() -> None:
@@ -417,16 +450,18 @@ def test_errors_sit_next_to_their_field() -> None:
     form = page(str(render_form(schema, data, errors)))
     date = by_id(form, "f-chronology-1-date")
     assert date.get("aria-invalid") == "true"
-    assert "f-chronology-1-date--error" in date.get("aria-describedby").split()
-    assert by_id(form, "f-chronology-1-date--error").text_content() == \
-        "Error: 'Date' is required"
-    assert "'four' is not of type 'integer'" in \
-        by_id(form, "f-genogram-people-0-age--error").text_content()
+    assert "f-chronology-1-date--error" in described_by(form, "f-chronology-1-date")
+    assert by_id(form, "f-chronology-1-date--error").text_content() == "Error: Enter the date"
+    assert by_id(form, "f-genogram-people-0-age--error").text_content() == \
+        "Error: Age must be a whole number, like 4"
     assert "f-lessons--error" in by_id(form, "f-lessons").get("aria-describedby")
     assert by_id(form, "f-chronology-0-date").get("aria-invalid") is None
-    summary = lxml.html.fromstring(str(form_errors_summary(errors, schema=schema)))
+    summary = lxml.html.fromstring(str(form_errors_summary(errors, schema=schema, values=data)))
     link = summary.xpath('.//a[@href="#f-chronology-1-date"]')[0]
-    assert link.text == "Chronology of significant events, Entry 2: 'Date' is required"
+    assert link.text == "Chronology of significant events, Entry 2: Enter the date"
+    links = [a.get("href") for a in summary.xpath(".//a")]
+    assert links.index("#f-chronology-1-date") < links.index("#f-genogram-people-0-age") \
+        < links.index("#f-lessons"), "the summary follows the page's order"
 
 
 def test_form_errors_summary() -> None:
@@ -434,7 +469,9 @@ def test_form_errors_summary() -> None:
     html = str(form_errors_summary([{"field": "(form)", "message": "Stale <b>task</b>"},
                                     {"field": "a.0.b", "message": "'b' is required"}]))
     summary = lxml.html.fromstring(html)
-    assert summary.get("role") == "alert"
+    assert "govuk-error-summary" in summary.get("class")
+    assert summary.get("data-module") == "govuk-error-summary"  # moves focus to itself
+    assert summary.xpath('.//*[@role="alert"]')
     assert [li.text_content() for li in summary.iter("li")] == \
         ["Stale <b>task</b>", "'b' is required"]
     assert summary.xpath(".//a/@href") == ["#f-a-0-b"]
