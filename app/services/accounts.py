@@ -302,3 +302,15 @@ def set_person_active(ctx: ServiceContext, principal: Principal, user_id: int,
                 "person_reactivated" if active else "person_deactivated", 200, user.name, {})
         uow.commit()
         return _person(user)
+
+
+def holders_of(ctx: ServiceContext, principal: Principal, role: str,
+               agency: str | None = None) -> list[str]:
+    """The names of the active people holding `role` (and, for an agency's task, working for
+    `agency`): whom a board manager can give a task to."""
+    policy.require(principal, "assign")
+    with ctx.uow(read_only=True) as uow:
+        rows = uow.session.scalars(select(AppUser).where(AppUser.active.is_(True))
+                                   .order_by(AppUser.name))
+        return [row.name for row in rows if role in (row.roles or [])
+                and (agency is None or row.agency == agency)]

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from app.auth import policy
 from app.db.models import HumanTask
 from app.rendering import briefings as documents
-from app.services import actions, agencies, briefings, cases, storable, tasks
+from app.services import accounts, actions, agencies, briefings, cases, storable, tasks
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.vocabulary import GRADES, grade_rank
@@ -184,8 +184,11 @@ def _assign_page(request: Request, user: PageUser, reference: str, task_id: str,
     policy.require(user.principal, "assign")
     case = cases.get(_ctx(request), user.principal, reference).case
     task = _task_of_case(request, user, reference, task_id).task
+    people = accounts.holders_of(_ctx(request), user.principal, task.lane or "",
+                                 task.agency if task.lane == policy.AGENCY_LANE else None)
     return _render(request, "case_assign.html", {"user": user, "case": case, "task": task,
-                                                 "values": values}, errors, ["user"])
+                                                 "values": values, "people": people},
+                   errors, ["user"])
 
 
 @router.get("/cases/{reference}/tasks/{task_id}/assign", response_class=HTMLResponse)
@@ -199,7 +202,7 @@ async def assign(request: Request, user: UserDep, reference: str, task_id: str) 
     form = await _read_form(request, user, errors, "user")
     values = {"user": _text(form, "user")}
     if not values["user"]:
-        errors.add("user", "Enter the user name of the person to give the task to")
+        errors.add("user", "Select the person to give the task to")
     if not errors:
         ctx = _ctx(request)
         detail = await run_in_threadpool(_task_of_case, request, user, reference, task_id)

@@ -116,3 +116,17 @@ def test_the_register_with_each_agencys_people(ctx: ServiceContext) -> None:
     assert (police.agency.name, police.leads, police.people) == ("Police", 1, 2)
     health = next(row for row in found.agencies if row.agency.id == "health")
     assert (health.leads, health.people) == (0, 0)
+
+
+def test_a_board_manager_sees_whom_a_task_can_go_to(ctx: ServiceContext) -> None:
+    for name, roles, agency in (("pat.panel", ["panel_member"], None),
+                                ("pol.lead", ["agency_lead"], "police"),
+                                ("hel.lead", ["agency_lead"], "health"),
+                                ("old.panel", ["panel_member"], None)):
+        accounts.add_person(ctx, ADMIN, name, PASSWORD, roles, agency)
+    [old] = [p for p in accounts.list_people(ctx, ADMIN) if p.name == "old.panel"]
+    accounts.set_person_active(ctx, ADMIN, old.id, False)
+    assert accounts.holders_of(ctx, MANAGER, "panel_member") == ["pat.panel"]
+    assert accounts.holders_of(ctx, MANAGER, "agency_lead", "health") == ["hel.lead"]
+    with pytest.raises(Forbidden):
+        accounts.holders_of(ctx, ADMIN, "panel_member")  # assigning is the board manager's
