@@ -12,22 +12,14 @@ import pytest
 from app.services import briefings, register
 from app.services.context import ServiceContext
 from tests.browser.conftest import assert_accessible, screenshot
-from tests.browser.test_inbox import complete, refer
-from tests.routes.driver import ACTION, FINDINGS, REVIEW_TEAM
+from tests.browser.test_inbox import commission_concise, refer
+from tests.routes.driver import ACTION, FINDINGS
 
 
 def in_review(ctx: ServiceContext) -> str:
     """A concise review whose agency reviews are being written."""
     reference = refer(ctx)
-    complete(ctx, reference, "screen_referral", {
-        "grade_confirmed": True, "recommended_route": "concise", "recommendation_reason": "r"})
-    complete(ctx, reference, "endorse_review", {"endorsement": "endorse"})
-    complete(ctx, reference, "agree_terms_of_reference", {
-        "terms_of_reference": "t", "overview_author_involved": True, "methodology": "welsh_model",
-        "review_team": REVIEW_TEAM,
-        "participating_agencies": [{"agency": "police", "writes_agency_review": True},
-                                   {"agency": "health", "writes_agency_review": True}],
-        "period_from": "2025-01-01", "period_to": "2026-02-20"})
+    commission_concise(ctx, reference)
     return reference
 
 

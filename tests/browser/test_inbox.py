@@ -34,6 +34,30 @@ def complete(ctx: ServiceContext, reference: str, bpmn_id: str, data: dict,
     tasks.complete(ctx, worker, task.id, data)
 
 
+def commission_concise(ctx: ServiceContext, reference: str) -> None:
+    """Screened as a concise review, endorsed, and its terms of reference agreed."""
+    complete(ctx, reference, "screen_referral", {
+        "grade_confirmed": True, "recommended_route": "concise", "recommendation_reason": "r"})
+    complete(ctx, reference, "endorse_review", {"endorsement": "endorse"})
+    complete(ctx, reference, "agree_terms_of_reference", {
+        "terms_of_reference": "t", "overview_author_involved": True, "methodology": "welsh_model",
+        "review_team": REVIEW_TEAM,
+        "participating_agencies": [{"agency": "police", "writes_agency_review": True},
+                                   {"agency": "health", "writes_agency_review": True}],
+        "period_from": "2025-01-01", "period_to": "2026-02-20"})
+
+
+def to_agency_reviews(ctx: ServiceContext, reference: str) -> None:
+    """Commissioned and planned: police and health each write an agency review."""
+    commission_concise(ctx, reference)
+    complete(ctx, reference, "decide_involvement", {
+        "family_involved": True, "staff_involved": True,
+        "staff_involvement": ["direct_discussion"]})
+    complete(ctx, reference, "plan_publication", {
+        "readership": "whole", "publication_plan": "web", "agency_reviews_due": "2026-05-01",
+        "report_due": "2026-07-01", "publication_due": "2026-09-01"})
+
+
 def test_panel_member_screens_a_referral(live_ctx: ServiceContext, page_for: Any) -> None:
     reference = refer(live_ctx)
     page = page_for("pat.panel")
@@ -79,21 +103,7 @@ def test_panel_member_screens_a_referral(live_ctx: ServiceContext, page_for: Any
 
 def test_agency_lead_sees_only_their_agency(live_ctx: ServiceContext, page_for: Any) -> None:
     reference = refer(live_ctx)
-    complete(live_ctx, reference, "screen_referral", {
-        "grade_confirmed": True, "recommended_route": "concise", "recommendation_reason": "r"})
-    complete(live_ctx, reference, "endorse_review", {"endorsement": "endorse"})
-    complete(live_ctx, reference, "agree_terms_of_reference", {
-        "terms_of_reference": "t", "overview_author_involved": True, "methodology": "welsh_model",
-        "review_team": REVIEW_TEAM,
-        "participating_agencies": [{"agency": "police", "writes_agency_review": True},
-                                   {"agency": "health", "writes_agency_review": True}],
-        "period_from": "2025-01-01", "period_to": "2026-02-20"})
-    complete(live_ctx, reference, "decide_involvement", {
-        "family_involved": True, "staff_involved": True,
-        "staff_involvement": ["direct_discussion"]})
-    complete(live_ctx, reference, "plan_publication", {
-        "readership": "whole", "publication_plan": "web", "agency_reviews_due": "2026-05-01",
-        "report_due": "2026-07-01", "publication_due": "2026-09-01"})
+    to_agency_reviews(live_ctx, reference)
     health_task = next(t for t in tasks.list_tasks(
         live_ctx, SYSTEM, tasks.TaskFilter(state="ready", business_key=reference),
         "created_at", 100, 0)[0] if t.agency == "health")

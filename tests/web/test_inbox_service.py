@@ -11,8 +11,8 @@ from app.auth.principal import SYSTEM, Principal
 from app.engine.definitions import SourceFile
 from app.services import cases, deployments, inbox, tasks
 from app.services.context import ServiceContext
+from tests.browser.test_inbox import complete, to_agency_reviews
 from tests.conftest import route_files
-from tests.routes.driver import REVIEW_TEAM
 
 PAT = Principal("pat.panel", frozenset({"panel_member"}), None)
 PIA = Principal("pia.panel", frozenset({"panel_member"}), None)
@@ -46,31 +46,6 @@ def refer(ctx: ServiceContext, child: str = "Child A",
 def ready(ctx: ServiceContext, reference: str) -> list[Any]:
     return tasks.list_tasks(ctx, SYSTEM, tasks.TaskFilter(state="ready", business_key=reference),
                             "created_at", 100, 0)[0]
-
-
-def complete(ctx: ServiceContext, reference: str, bpmn_id: str, data: dict) -> None:
-    [task] = [t for t in ready(ctx, reference) if t.bpmn_id == bpmn_id]
-    tasks.complete(ctx, Principal("driver", frozenset({task.lane or ""}), task.agency),
-                   task.id, data)
-
-
-def to_agency_reviews(ctx: ServiceContext, reference: str) -> None:
-    """Screened, endorsed and commissioned: police and health each write an agency review."""
-    complete(ctx, reference, "screen_referral", {
-        "grade_confirmed": True, "recommended_route": "concise", "recommendation_reason": "r"})
-    complete(ctx, reference, "endorse_review", {"endorsement": "endorse"})
-    complete(ctx, reference, "agree_terms_of_reference", {
-        "terms_of_reference": "t", "overview_author_involved": True, "methodology": "welsh_model",
-        "review_team": REVIEW_TEAM,
-        "participating_agencies": [{"agency": "police", "writes_agency_review": True},
-                                   {"agency": "health", "writes_agency_review": True}],
-        "period_from": "2025-01-01", "period_to": "2026-02-20"})
-    complete(ctx, reference, "decide_involvement", {
-        "family_involved": True, "staff_involved": True,
-        "staff_involvement": ["direct_discussion"]})
-    complete(ctx, reference, "plan_publication", {
-        "readership": "whole", "publication_plan": "web", "agency_reviews_due": "2026-05-01",
-        "report_due": "2026-07-01", "publication_due": "2026-09-01"})
 
 
 def titles(found: inbox.Inbox) -> list[tuple[str, str | None]]:
