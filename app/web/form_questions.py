@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.web.form_parsing import _option_value, _properties, _widget
-from app.web.forms_messages import lower_first
 
 
 def _humanise(name: str) -> str:
@@ -24,9 +23,6 @@ def _humanise(name: str) -> str:
 def _title(schema: Mapping[str, Any], name: str | int) -> str:
     title = schema.get("title")
     return title if isinstance(title, str) and title.strip() else _humanise(str(name))
-
-
-_lower_first = lower_first
 
 
 def _options(schema: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -38,14 +38,13 @@ from app.web.form_parsing import (
 )
 from app.web.form_questions import (
     _conditional_hints,
-    _lower_first,
     _options,
     _requires,
     _reveals,
     _rules,
     _title,
 )
-from app.web.forms_messages import guidance
+from app.web.forms_messages import guidance, lower_first
 from app.web.templating import TEMPLATES
 
 FORM_ERRORS: Final = "(form)"
@@ -323,7 +322,7 @@ class _Specs:
             label = _row_label(items, index)
             row_path = (*spec.path, index)
             remove = _Button(f"remove:{_action_path(row_path)}", "Remove",
-                             f"Remove {_lower_first(label)} from {spec.label}")
+                             f"Remove {lower_first(label)} from {spec.label}")
             row_spec = _Field(path=row_path, label=label, required=False,
                               hint=_join_hints(items.get("description")),
                               messages=list(self.errors.get(path_key(row_path), [])),
@@ -332,8 +331,8 @@ class _Specs:
             row_spec.marker = row_spec.widget == "object"
             spec.children.append(row_spec)
         titled = isinstance(items.get("title"), str) and items["title"].strip()
-        add_label = (f"Add {_lower_first(items['title'])}" if titled
-                     else f"Add entry to {_lower_first(spec.label)}")
+        add_label = (f"Add {lower_first(items['title'])}" if titled
+                     else f"Add entry to {lower_first(spec.label)}")
         spec.add = _Button(f"add:{_action_path(spec.path)}", add_label)
 
 
